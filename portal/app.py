@@ -1,0 +1,83 @@
+"""The application factory, in named steps."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from portal import database, errors, i18n, security
+from portal.config import PACKAGE_ROOT, load_config
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(env_name: str | None = None, overrides: dict | None = None) -> Flask:
+    settings = load_config(env_name, overrides)
+    app = Flask("portal", instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)
+    app.config.update(settings)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    security.init_app(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    import portal.models  # noqa: F401  (every model is known to the metadata)
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from portal.auth import loading
+
+    loading.init_login_manager(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.admin import views as admin_views
+    from portal.auth import views as auth_views
+    from portal.main import views as main_views
+
+    app.register_blueprint(main_views.bp)
+    app.register_blueprint(auth_views.bp, url_prefix="/account")
+    app.register_blueprint(admin_views.bp, url_prefix="/admin")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    errors.init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from portal.forms import EmptyForm
+    from portal.i18n_fields import localized
+    from portal.permissions import can
+
+    i18n.init_app(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(can=can, localized=localized, empty_form=EmptyForm)
+
+    @app.context_processor
+    def municipality():
+        from portal.i18n_fields import current_locale
+
+        name_key = "MUNICIPALITY_NAME_JA" if current_locale() == "ja" else "MUNICIPALITY_NAME"
+        return {"municipality_name": app.config[name_key], "current_locale": current_locale()}
+
+
+def register_cli(app: Flask) -> None:
+    from portal.cli import register
+
+    register(app)

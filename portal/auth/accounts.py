@@ -1,0 +1,187 @@
+"""Account operations. They take plain arguments, flush, write the audit log and
+return; the caller commits (and sends mail after the commit)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from portal.audit.recording import record
+from portal.auth import passwords, tokens
+from portal.auth.models import Role, User, new_session_nonce, normalise_email
+from portal.extensions import db
+from portal.mail.outbox import queue_email
+from portal.services.models import Department
+from portal.timeutil import utcnow
+
+
+class AccountError(ValueError):
+    """A request that cannot be carried out; ``str(error)`` is safe to show."""
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.email == normalise_email(email))
+    ) > 0
+
+
+def unusable_password() -> str:
+    """A value no password verifies against (for accounts that must set one first)."""
+    return "!" + secrets.token_urlsafe(24)
+
+
+def register_resident(*, email: str, display_name: str, password: str, locale: str) -> User:
+    user = User(email=normalise_email(email), display_name=display_name.strip(),
+                password_hash=passwords.hash_password(password), role=Role.RESIDENT,
+                locale=locale, active=True)
+    db.session.add(user)
+    db.session.flush()
+    record("account.register", actor=user, target=user, summary="Resident registered")
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the e-mail and password match an active account, else None."""
+    user = find_by_email(email)
+    if user is None:
+        passwords.burn_time(password)
+        return None
+    if not passwords.verify_password(user.password_hash, password) or not user.active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def note_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    record("auth.login", actor=user, target=user, summary="Signed in")
+
+
+def note_failed_login(email: str) -> None:
+    known = find_by_email(email)
+    record("auth.login_failed", actor=None, target=known,
+           summary="Failed sign-in", data={"email": normalise_email(email)[:254]})
+
+
+def note_logout(user: User) -> None:
+    record("auth.logout", actor=user, target=user, summary="Signed out")
+
+
+def set_password(user: User, password: str, *, actor: User, action: str) -> None:
+    """Set a new password and sign the account out everywhere else."""
+    user.password_hash = passwords.hash_password(password)
+    user.session_nonce = new_session_nonce()
+    record(action, actor=actor, target=user, summary="Password set")
+
+
+def update_settings(user: User, *, display_name: str, locale: str) -> None:
+    changes = {}
+    if user.display_name != display_name.strip():
+        changes["display_name"] = True
+        user.display_name = display_name.strip()
+    if user.locale != locale:
+        changes["locale"] = [user.locale, locale]
+        user.locale = locale
+    if changes:
+        record("account.settings", actor=user, target=user, summary="Account settings changed",
+               data=changes)
+
+
+def set_locale(user: User, locale: str) -> None:
+    if user.locale != locale:
+        user.locale = locale
+
+
+def _link_email(user: User, *, purpose: str, url_for_token: Callable[[str], str]) -> None:
+    """Queue a mail with a single-use link, written in the user's language."""
+    locale = user.locale or "ja"
+    link = url_for_token(tokens.make_token(user, purpose))
+    with force_locale(locale):
+        if purpose == tokens.INVITATION:
+            subject = _("Your account on the resident success portal")
+            body = _(
+                "Hello %(name)s,\n\nAn account has been created for you on the resident "
+                "success portal. Choose your password with this link within 7 days:\n\n"
+                "%(link)s\n\nIf you did not expect this e-mail, please tell your "
+                "administrator.\n", name=user.display_name, link=link)
+        else:
+            subject = _("Reset your password")
+            body = _(
+                "Hello %(name)s,\n\nSomeone asked to reset the password of your account. "
+                "Choose a new password with this link within %(minutes)s minutes:\n\n"
+                "%(link)s\n\nThe link works once. If you did not ask for this, you can "
+                "ignore this e-mail; your password stays as it is.\n",
+                name=user.display_name, link=link, minutes=tokens.max_age(purpose) // 60)
+    queue_email(to=user.email, subject=subject, body=body, locale=locale,
+                purpose=purpose.replace("-", "_"), user=user)
+
+
+def request_password_reset(email: str, *, url_for_token: Callable[[str], str]) -> bool:
+    """Queue a reset link when an active account has this e-mail. The caller shows
+    the same message either way, so nobody learns which addresses have accounts."""
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return False
+    _link_email(user, purpose=tokens.RESET, url_for_token=url_for_token)
+    record("auth.password_reset_requested", actor=None, target=user,
+           summary="Password reset link sent")
+    return True
+
+
+def create_console_account(*, actor: User, email: str, display_name: str, role: str,
+                           department: Department | None,
+                           url_for_token: Callable[[str], str]) -> User:
+    _check_role_department(role, department)
+    if email_taken(email):
+        raise AccountError(_("An account with this e-mail address already exists."))
+    user = User(email=normalise_email(email), display_name=display_name.strip(), role=role,
+                department_id=department.id if department else None, active=True,
+                password_hash=unusable_password(), locale=None)
+    db.session.add(user)
+    db.session.flush()
+    record("account.create", actor=actor, target=user,
+           summary=f"Created {role} account",
+           data={"role": role, "department": department.code if department else None})
+    _link_email(user, purpose=tokens.INVITATION, url_for_token=url_for_token)
+    return user
+
+
+def update_console_account(*, actor: User, user: User, role: str,
+                           department: Department | None, active: bool) -> None:
+    _check_role_department(role, department)
+    if user.id == actor.id and (role != user.role or not active):
+        raise AccountError(_("You cannot change your own role or deactivate yourself."))
+    before = {"role": user.role, "department": user.department.code if user.department else None,
+              "active": user.active}
+    after = {"role": role, "department": department.code if department else None,
+             "active": active}
+    if before == after:
+        return
+    user.role = role
+    user.department_id = department.id if department else None
+    if user.active and not active:
+        user.session_nonce = new_session_nonce()  # signs the account out at once
+    user.active = active
+    if before["role"] != role or before["department"] != after["department"]:
+        record("account.role_change", actor=actor, target=user,
+               summary=f"Role {before['role']} -> {role}",
+               data={"before": before, "after": after})
+    if before["active"] != active:
+        record("account.activate" if active else "account.deactivate", actor=actor,
+               target=user, summary="Account activated" if active else "Account deactivated")
+
+
+def _check_role_department(role: str, department: Department | None) -> None:
+    if role not in Role.console_roles():
+        raise AccountError(_("Choose a staff role."))
+    if role == Role.STAFF and department is None:
+        raise AccountError(_("Staff accounts need a department."))

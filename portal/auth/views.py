@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth import accounts, bp, tokens
+from portal.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+    SettingsForm,
+)
+from portal.extensions import db, limiter
+from portal.forms import EmptyForm
+from portal.i18n import select_locale
+from portal.mail.outbox import dispatch
+from portal.security import safe_next
+
+
+def login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def home_for(user) -> str:
+    return url_for("admin.home") if user.is_staff_member else url_for("main.home")
+
+
+def start_session(user) -> None:
+    """Sign in on a fresh session: nothing from before sign-in carries over."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    accounts.note_login(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            accounts.note_failed_login(form.email.data)
+            db.session.commit()
+            flash(_("The e-mail address or password is not correct."), "error")
+        else:
+            start_session(user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next"), home_for(user)))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.locale.data = select_locale()
+    if form.validate_on_submit():
+        user = accounts.register_resident(email=form.email.data,
+                                          display_name=form.display_name.data,
+                                          password=form.password.data,
+                                          locale=form.locale.data)
+        start_session(user)
+        db.session.commit()
+        flash(_("Welcome! Your account has been created and you are signed in."), "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("main.home"))
+    accounts.note_logout(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("main.home"))
+
+
+def _reset_link(purpose: str):
+    endpoint = "auth.accept_invitation" if purpose == tokens.INVITATION else "auth.reset_password"
+    return lambda token: url_for(endpoint, token=token, _external=True)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data, url_for_token=_reset_link(tokens.RESET))
+        db.session.commit()
+        dispatch()
+        flash(_("If an account uses this address, we have sent it a link to reset the "
+                "password. Please check your e-mail."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+def _set_password_page(token: str, purpose: str):
+    try:
+        user = tokens.user_for_token(token, purpose)
+    except tokens.TokenExpired:
+        flash(_("This link has expired. Please ask for a new one."), "error")
+        return redirect(url_for("auth.forgot_password"))
+    except tokens.TokenInvalid:
+        flash(_("This link is not valid or has already been used. Please ask for a new one."),
+              "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm(email=user.email)
+    if form.validate_on_submit():
+        accounts.set_password(user, form.password.data, actor=user,
+                              action=f"auth.{purpose.replace('-', '_')}")
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Your password has been set. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form,
+                           invitation=purpose == tokens.INVITATION)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def reset_password(token: str):
+    return _set_password_page(token, tokens.RESET)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def accept_invitation(token: str):
+    return _set_password_page(token, tokens.INVITATION)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = SettingsForm(obj=current_user)
+    password_form = ChangePasswordForm(user=current_user, prefix="pw")
+    if form.submit.data and form.validate_on_submit():
+        accounts.update_settings(current_user, display_name=form.display_name.data,
+                                 locale=form.locale.data)
+        db.session.commit()
+        response = redirect(url_for("auth.settings"))
+        response.set_cookie(current_app.config["LOCALE_COOKIE"], form.locale.data,
+                            max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        flash(_("Your settings have been saved."), "success")
+        return response
+    if password_form.submit.data and password_form.validate_on_submit():
+        accounts.set_password(current_user, password_form.password.data, actor=current_user,
+                              action="account.password_change")
+        db.session.commit()
+        login_user(current_user)  # the login id changed: keep this session signed in
+        flash(_("Your password has been changed. Other devices have been signed out."),
+              "success")
+        return redirect(url_for("auth.settings"))
+    return render_template("auth/settings.html", form=form, password_form=password_form)

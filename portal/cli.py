@@ -1,0 +1,202 @@
+"""The ``portal`` command: the Flask CLI for this app, plus the portal's own commands.
+
+``portal run``, ``portal db upgrade``, ``portal seed``, ``portal demo``,
+``portal create-user``, ``portal translate …``, ``portal outbox send`` and
+``portal worker``. ``flask --app portal …`` offers the same commands.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from portal.config import PROJECT_ROOT
+
+
+def main() -> None:
+    from portal.app import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), help=__doc__)
+    cli.main(prog_name="portal")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(translate)
+    app.cli.add_command(outbox)
+    app.cli.add_command(worker_command)
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Load reference data: departments and the service catalogue (safe to repeat)."""
+    from portal.extensions import db
+    from portal.services.catalogue import load_catalogue
+
+    result = load_catalogue()
+    db.session.commit()
+    click.echo(f"Departments: {result['departments']} · services: {result['services']} "
+               f"(created {result['created']}, updated {result['updated']})")
+
+
+@click.command("demo")
+@click.option("--residents", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, 60))
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int,
+              help="Random seed: the same seed gives the same municipality.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when residents exist already.")
+@with_appcontext
+def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -> None:
+    """Generate a synthetic municipality: residents, households, staff and usage events."""
+    from portal.demo import generator
+    from portal.extensions import db
+
+    if not current_app.config["DEMO_ALLOWED"]:
+        raise click.ClickException("Demo data is refused in production "
+                                   "(set PORTAL_ALLOW_DEMO=1 on a staging system).")
+    if if_empty and generator.has_residents():
+        click.echo("Residents exist already: demo data left as it is.")
+    else:
+        started = time.perf_counter()
+        with click.progressbar(length=residents, label="Residents and their usage",
+                               file=sys.stderr) as bar:
+            try:
+                summary = generator.generate(residents=residents, months=months,
+                                             seed=seed_value, progress=bar.update)
+            except ValueError as error:
+                raise click.ClickException(str(error)) from error
+        db.session.commit()
+        click.echo(f"Created {summary['residents']} residents in {summary['households']} "
+                   f"households with {summary['events']} usage events over {months} months "
+                   f"in {time.perf_counter() - started:.1f} s.")
+    click.echo(generator.logins_text())
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["resident", "staff", "manager", "admin", "official"]))
+@click.option("--department", help="Department code (required for staff).")
+@click.option("--name", "display_name", help="Display name (defaults to the e-mail's name).")
+@click.password_option(help="Asked for interactively when not given.")
+@with_appcontext
+def create_user_command(email: str, role: str, department: str | None,
+                        display_name: str | None, password: str) -> None:
+    """Create an account from the command line (for the first administrator)."""
+    from sqlalchemy import select
+
+    from portal.audit.recording import record
+    from portal.auth import accounts, passwords
+    from portal.auth.models import User, normalise_email
+    from portal.extensions import db
+    from portal.services.models import Department
+
+    dept = None
+    if department:
+        dept = db.session.scalar(select(Department).where(Department.code == department))
+        if dept is None:
+            raise click.BadParameter(f"no department with code {department!r}",
+                                     param_hint="--department")
+    if role == "staff" and dept is None:
+        raise click.BadParameter("staff accounts need a department", param_hint="--department")
+    if accounts.email_taken(email):
+        raise click.BadParameter("an account with this e-mail exists already",
+                                 param_hint="--email")
+    with current_app.test_request_context():
+        problem = passwords.password_problem(password, email=email)
+    if problem:
+        raise click.BadParameter(str(problem), param_hint="--password")
+    user = User(email=normalise_email(email), role=role, department_id=dept.id if dept else None,
+                display_name=display_name or email.split("@")[0],
+                password_hash=passwords.hash_password(password), active=True)
+    db.session.add(user)
+    db.session.flush()
+    record("account.create", actor=None, target=user, summary=f"Created {role} account (CLI)",
+           data={"role": role, "department": department})
+    db.session.commit()
+    click.echo(f"Created {role} account {user.email} (id {user.id}).")
+
+
+@click.group("translate")
+def translate() -> None:
+    """Manage the translation catalogues in translations/."""
+
+
+def _pybabel(*args: str) -> None:
+    command = [sys.executable, "-m", "babel.messages.frontend", *args]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, check=False)  # noqa: S603
+    if result.returncode:
+        raise click.ClickException(f"pybabel {args[0]} failed")
+
+
+@translate.command("extract")
+def translate_extract() -> None:
+    """Extract messages from the code into translations/messages.pot."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output",
+             "--omit-header", "-o", "translations/messages.pot", "portal")
+
+
+@translate.command("update")
+def translate_update() -> None:
+    """Extract, then merge new messages into every catalogue."""
+    translate_extract.callback()
+    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
+             "--no-fuzzy-matching", "--omit-header")
+
+
+@translate.command("compile")
+def translate_compile() -> None:
+    """Compile the catalogues into .mo files."""
+    _pybabel("compile", "-d", "translations", "--statistics")
+
+
+@click.group("outbox")
+def outbox() -> None:
+    """The outgoing message queue."""
+
+
+@outbox.command("send")
+@with_appcontext
+def outbox_send() -> None:
+    """Send every queued message that is due now (for cron in the embedded set-up)."""
+    from portal.mail.outbox import send_due_messages
+
+    counts = send_due_messages()
+    click.echo(f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}")
+
+
+@click.command("worker")
+@click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 3600),
+              help="Without Redis: seconds between two rounds of periodic work.")
+@click.option("--burst", is_flag=True, help="Process what is waiting, then exit.")
+@with_appcontext
+def worker_command(interval: int, burst: bool) -> None:
+    """Run the job worker: RQ on Redis when PORTAL_REDIS_URL is set, else an embedded loop."""
+    from portal.mail.outbox import send_due_messages
+
+    app = current_app
+    if app.config["REDIS_URL"]:
+        from redis import Redis
+        from rq import Queue, Worker
+
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        queue = Queue(app.config["RQ_QUEUE"], connection=connection)
+        click.echo(f"RQ worker on queue {queue.name!r}")
+        Worker([queue], connection=connection).work(burst=burst, with_scheduler=not burst)
+        return
+    click.echo(f"Embedded worker: sending due e-mail every {interval} s (Ctrl+C to stop)")
+    while True:
+        counts = send_due_messages()
+        if any(counts.values()):
+            click.echo(f"outbox: {counts}")
+        if burst:
+            return
+        time.sleep(interval)

@@ -1,0 +1,185 @@
+"""Configuration for development, testing and production.
+
+Every setting is read from a ``PORTAL_*`` environment variable when the app is
+created (not at import time), so the same code runs embedded or in production
+and configuration alone chooses.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot run safely."""
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"PORTAL_{name}")
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"PORTAL_{name} must be a whole number, got {value!r}") from exc
+
+
+def base_settings() -> dict:
+    instance = Path(env("INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
+    redis_url = env("REDIS_URL")
+    time_zone = env("TIME_ZONE", "Asia/Tokyo")
+    default_locale = env("DEFAULT_LOCALE", "ja")
+    return {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": env("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_RECORD_QUERIES": False,
+        # the municipality
+        "MUNICIPALITY_NAME": env("MUNICIPALITY_NAME", "Sakuragawa City"),
+        "MUNICIPALITY_NAME_JA": env("MUNICIPALITY_NAME_JA", "桜川市"),
+        # language and time
+        "TIME_ZONE": time_zone,
+        "BABEL_DEFAULT_TIMEZONE": time_zone,
+        "DEFAULT_LOCALE": default_locale,
+        "BABEL_DEFAULT_LOCALE": default_locale,
+        "LOCALES": ("ja", "en"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "LOCALE_COOKIE": "portal_locale",
+        # Redis: rate-limit counters and the job queue
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "JOBS_INLINE": redis_url is None,
+        "RQ_QUEUE": env("RQ_QUEUE", "portal"),
+        # e-mail
+        "MAIL_SENDER": env("MAIL_SENDER", "no-reply@portal.example"),
+        "SMTP_HOST": env("SMTP_HOST"),
+        "SMTP_PORT": env_int("SMTP_PORT", 587),
+        "SMTP_USERNAME": env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": env_bool("SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": env_int("SMTP_TIMEOUT", 20),
+        "MAIL_SINK_DIR": env("MAIL_SINK_DIR", str(instance / "mail")),
+        "MAIL_MAX_ATTEMPTS": env_int("MAIL_MAX_ATTEMPTS", 8),
+        # requests, cookies and forms
+        "MAX_CONTENT_LENGTH": env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": env_int("SESSION_HOURS", 12) * 3600,
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # bound to the session, which expires by itself
+        # accounts
+        "PASSWORD_RESET_MAX_AGE": env_int("PASSWORD_RESET_MINUTES", 60) * 60,
+        "PASSWORD_MIN_LENGTH": 10,
+        # argon2id cost (RFC 9106, second recommended option)
+        "ARGON2_TIME_COST": env_int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 64 * 1024),
+        "ARGON2_PARALLELISM": env_int("ARGON2_PARALLELISM", 2),
+        "PAGE_SIZE": 25,
+        "DEMO_ALLOWED": True,
+    }
+
+
+def development_settings(settings: dict) -> dict:
+    instance = Path(settings["INSTANCE_PATH"])
+    settings["SQLALCHEMY_DATABASE_URI"] = (
+        settings["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{instance / 'portal.db'}"
+    )
+    settings["SECRET_KEY"] = settings["SECRET_KEY"] or _development_secret(instance)
+    return settings
+
+
+def testing_settings(settings: dict) -> dict:
+    settings.update(
+        TESTING=True,
+        SECRET_KEY="testing-secret-key-not-for-production",
+        WTF_CSRF_ENABLED=False,  # switched back on by the `csrf` marker
+        RATELIMIT_STORAGE_URI="memory://",
+        REDIS_URL=None,
+        JOBS_INLINE=True,
+        SMTP_HOST=None,
+        ARGON2_TIME_COST=1,
+        ARGON2_MEMORY_COST=8,
+        ARGON2_PARALLELISM=1,
+    )
+    settings["SQLALCHEMY_DATABASE_URI"] = settings["SQLALCHEMY_DATABASE_URI"] or "sqlite://"
+    return settings
+
+
+def production_settings(settings: dict) -> dict:
+    missing = [
+        var
+        for var, key in (("PORTAL_SECRET_KEY", "SECRET_KEY"),
+                         ("PORTAL_DATABASE_URL", "SQLALCHEMY_DATABASE_URI"))
+        if not settings.get(key)
+    ]
+    if missing:
+        raise ConfigError(
+            "The production configuration refuses to start without "
+            + " and ".join(missing)
+            + ". Set them in the environment (see .env.example)."
+        )
+    if len(settings["SECRET_KEY"]) < 32:
+        raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
+    settings.update(
+        SESSION_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_SECURE=True,
+        PREFERRED_URL_SCHEME="https",
+        DEMO_ALLOWED=env_bool("ALLOW_DEMO", False),
+    )
+    return settings
+
+
+_BUILDERS = {
+    "development": development_settings,
+    "testing": testing_settings,
+    "production": production_settings,
+}
+
+
+def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
+    """Settings for the named environment (``PORTAL_ENV`` by default) as a dict."""
+    name = name or env("ENV", "development")
+    if name not in _BUILDERS:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}.")
+    settings = base_settings()
+    settings.update(overrides or {})
+    settings = _BUILDERS[name](settings)
+    settings.update(overrides or {})  # explicit overrides win over environment defaults
+    settings["ENV_NAME"] = name
+    return settings
+
+
+def _development_secret(instance: Path) -> str:
+    """A random key kept in the instance folder, so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,1 @@
+"""A synthetic municipality for demonstrations, development and benchmarks."""

@@ -1,0 +1,46 @@
+"""Forms shared by every feature."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired
+
+from portal.i18n import LANGUAGE_NAMES
+
+
+class EmptyForm(FlaskForm):
+    """Carries only the CSRF token: for buttons that change state (POST)."""
+
+
+class LanguageForm(FlaskForm):
+    locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGE_NAMES))])
+    next = HiddenField()
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select options from ``(value, label)`` pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def locale_choices() -> list[SelectChoice]:
+    return options((code, LANGUAGE_NAMES[code]) for code in current_app.config["LOCALES"])
+
+
+class LocaleField(SelectField):
+    """A language picker over the configured locales."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label or _l("Language"), validators, **kwargs)
+
+    def pre_validate(self, form):
+        self.choices = locale_choices()
+        super().pre_validate(form)
+
+    def iter_choices(self):
+        if not self.choices:
+            self.choices = locale_choices()
+        return super().iter_choices()

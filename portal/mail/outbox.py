@@ -1,0 +1,82 @@
+"""Queueing and sending outbound messages.
+
+A message is stored first (``queue_email``, inside the caller's transaction) and
+sent later by the ``send_due_messages`` job. A failure keeps the message with its
+error and schedules a retry with back-off; nothing is lost while SMTP is down.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.jobs import enqueue, enqueue_in
+from portal.mail import sinks
+from portal.mail.models import MessageStatus, OutboundMessage
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
+                user: User | None = None) -> OutboundMessage:
+    message = OutboundMessage(
+        channel="email", to_address=to, subject=subject, body_text=body, locale=locale,
+        purpose=purpose, user_id=user.id if user else None, status=MessageStatus.QUEUED,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes, at most six hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def send_due_messages(limit: int = 200) -> dict[str, int]:
+    """Job: send every queued message whose time has come. Commits per message."""
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    stmt = (
+        select(OutboundMessage)
+        .where(OutboundMessage.status == MessageStatus.QUEUED,
+               OutboundMessage.next_attempt_at <= utcnow())
+        .order_by(OutboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # several workers never send one message twice
+    )
+    for message in db.session.scalars(stmt).all():
+        message.attempts += 1
+        try:
+            sinks.deliver(message)
+        except Exception as exc:  # noqa: BLE001 - any failure is kept and retried
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= max_attempts:
+                message.status = MessageStatus.FAILED
+                counts["failed"] += 1
+            else:
+                message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+                counts["retry"] += 1
+            log.warning("sending message %s failed (attempt %s): %s",
+                        message.id, message.attempts, message.last_error)
+        else:
+            message.status = MessageStatus.SENT
+            message.sent_at = utcnow()
+            message.last_error = None
+            counts["sent"] += 1
+        db.session.commit()
+    if counts["retry"]:
+        enqueue_in(retry_delay(1), send_due_messages)
+    return counts
+
+
+def dispatch() -> None:
+    """Ask for the outbox to be sent; call after the transaction that queued mail commits."""
+    enqueue(send_due_messages)

@@ -1,0 +1,19 @@
+"""Imports every model so Alembic and ``create_all`` see the whole schema."""
+
+from portal.audit.models import AuditEntry
+from portal.auth.models import Role, User
+from portal.mail.models import OutboundMessage
+from portal.residents.models import Household, Resident
+from portal.services.models import Department, Service, UsageEvent
+
+__all__ = [
+    "AuditEntry",
+    "Department",
+    "Household",
+    "OutboundMessage",
+    "Resident",
+    "Role",
+    "Service",
+    "UsageEvent",
+    "User",
+]

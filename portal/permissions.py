@@ -1,0 +1,71 @@
+"""Named permissions.
+
+Each permission is a function of the user (and, where it needs one, the object).
+Views use them through ``permission_required``; templates through ``can(...)``,
+so a button is hidden by the same rule that guards its route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from portal.auth.models import Role, User
+
+Permission = Callable[..., bool]
+REGISTRY: dict[str, Permission] = {}
+
+
+def permission(func: Permission) -> Permission:
+    """Register ``func`` under its name minus the ``can_`` prefix."""
+    REGISTRY[func.__name__.removeprefix("can_")] = func
+    return func
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+@permission
+def can_use_resident_portal(user: User) -> bool:
+    return _signed_in(user) and user.role == Role.RESIDENT
+
+
+@permission
+def can_access_console(user: User) -> bool:
+    return _signed_in(user) and user.role in Role.console_roles()
+
+
+@permission
+def can_manage_accounts(user: User) -> bool:
+    return _signed_in(user) and user.role == Role.ADMIN
+
+
+@permission
+def can_view_audit_log(user: User) -> bool:
+    return _signed_in(user) and user.role == Role.ADMIN
+
+
+def permission_required(check: Permission) -> Callable:
+    """Sign-in first (redirect to login), then ``check(current_user)`` or 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any):
+            if not check(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def can(name: str, *args: Any) -> bool:
+    """Template helper: ``{% if can('manage_accounts') %}``."""
+    return REGISTRY[name](current_user, *args)

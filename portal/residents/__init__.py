@@ -1,0 +1,1 @@
+"""Residents: the municipality's "customers", their households and preferences."""

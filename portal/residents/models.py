@@ -1,0 +1,72 @@
+"""Residents (the municipality's "customers") and their households."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db_types import UTCDateTime
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from portal.auth.models import User
+    from portal.services.models import UsageEvent
+
+
+class Household(db.Model):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    district: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list[Resident]] = relationship(back_populates="household")
+
+
+class Resident(db.Model):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Id in the municipal resident register; None for self-registered records.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    family_name: Mapped[str] = mapped_column(String(80), default="")
+    given_name: Mapped[str] = mapped_column(String(80), default="")
+    family_name_kana: Mapped[str] = mapped_column(String(120), default="")
+    given_name_kana: Mapped[str] = mapped_column(String(120), default="")
+    name_latin: Mapped[str] = mapped_column(String(160), default="")
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(80), index=True)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), index=True
+    )
+    preferred_locale: Mapped[str] = mapped_column(String(10), default="ja")
+    preferred_channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consent_outreach: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_profiling: Mapped[bool] = mapped_column(Boolean, default=True)
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set when the resident deleted their account and personal data was erased.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    household: Mapped[Household | None] = relationship(back_populates="members")
+    user: Mapped[User | None] = relationship()
+    usage_events: Mapped[list[UsageEvent]] = relationship(
+        back_populates="resident", passive_deletes=True
+    )
+
+    @property
+    def full_name(self) -> str:
+        if self.family_name or self.given_name:
+            return f"{self.family_name} {self.given_name}".strip()
+        return self.name_latin

@@ -1,0 +1,1 @@
+"""Municipal services: the catalogue residents browse and the usage data behind it."""

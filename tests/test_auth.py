@@ -1,0 +1,232 @@
+"""Registration, sign-in and out, password reset and account settings."""
+
+from __future__ import annotations
+
+import re
+import time
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select
+
+from portal.audit.models import AuditEntry
+from portal.auth import tokens
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.mail.models import MessageStatus, OutboundMessage
+from tests.conftest import TEST_PASSWORD, sign_in
+
+EN = {"Accept-Language": "en"}
+STRONG = "a quiet river at dawn"
+
+
+def register(client, **overrides):
+    data = {"display_name": "Aiko Tanaka", "email": "aiko@example.org", "password": STRONG,
+            "confirm": STRONG, "locale": "en"}
+    data.update(overrides)
+    return client.post("/account/register", data=data, headers=EN, follow_redirects=True)
+
+
+def actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_register_signs_the_resident_in(client):
+    response = register(client)
+    assert response.status_code == 200
+    assert "Your account has been created" in response.get_data(as_text=True)
+    user = db.session.scalar(select(User).where(User.email == "aiko@example.org"))
+    assert user.role == Role.RESIDENT and user.locale == "en"
+    assert user.password_hash.startswith("$argon2id$")
+    assert "account.register" in actions() and "auth.login" in actions()
+    assert "Aiko Tanaka" in client.get("/", headers=EN).get_data(as_text=True)
+
+
+def test_register_lowercases_the_email_and_refuses_duplicates(client, make_user):
+    make_user(email="taken@example.org")
+    response = register(client, email="Taken@Example.org")
+    body = response.get_data(as_text=True)
+    assert "An account with this e-mail address already exists" in body
+    assert 'aria-invalid="true"' in body
+
+
+@pytest.mark.parametrize("password, message", [
+    ("short1", "Use at least 10 characters."),
+    ("password123", "This password is too common."),
+    ("aaaaaaaaaaaa", "Use a mix of different characters."),
+    ("xx-aiko-2026-yy", "Do not use your e-mail address in your password."),
+])
+def test_register_refuses_weak_passwords(client, password, message):
+    response = register(client, password=password, confirm=password)
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "aiko@example.org")) is None
+
+
+def test_register_requires_matching_passwords(client):
+    response = register(client, confirm="something else entirely")
+    assert "The two passwords do not match." in response.get_data(as_text=True)
+
+
+def login(client, email, password, **kwargs):
+    return client.post("/account/login", data={"email": email, "password": password},
+                       headers=EN, **kwargs)
+
+
+def test_wrong_password_and_unknown_account_get_the_same_message(client, make_user):
+    make_user(email="known@example.org")
+    wrong = login(client, "known@example.org", "not the password").get_data(as_text=True)
+    unknown = login(client, "nobody@example.org", "not the password").get_data(as_text=True)
+    message = "The e-mail address or password is not correct."
+    assert message in wrong and message in unknown
+    failed = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "auth.login_failed")).all()
+    assert [entry.data["email"] for entry in failed] == ["known@example.org",
+                                                          "nobody@example.org"]
+
+
+def test_deactivated_account_cannot_sign_in(client, make_user):
+    make_user(email="gone@example.org", active=False)
+    body = login(client, "gone@example.org", TEST_PASSWORD).get_data(as_text=True)
+    assert "The e-mail address or password is not correct." in body
+
+
+def test_login_rotates_the_session_and_sets_safe_cookies(client, make_user):
+    make_user(Role.RESIDENT, email="rot@example.org")
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    response = login(client, "rot@example.org", TEST_PASSWORD)
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"].startswith(
+            str(db.session.scalar(select(User.id).where(User.email == "rot@example.org"))))
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/account/settings", "/account/settings"),
+    ("//evil.example/steal", "/"),
+    ("https://evil.example/", "/"),
+    ("/\\evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+])
+def test_login_follows_only_same_site_next(client, make_user, target, expected):
+    make_user(email="next@example.org")
+    response = login(client, "next@example.org", TEST_PASSWORD,
+                     query_string={"next": target})
+    assert response.headers["Location"] == expected
+
+
+def test_staff_land_in_the_console(client, users):
+    response = login(client, users["staff"].email, TEST_PASSWORD)
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_login_is_rate_limited(client, make_user):
+    make_user(email="limited@example.org")
+    statuses = [login(client, "limited@example.org", "wrong guess").status_code
+                for _ in range(11)]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429
+    assert "Too many attempts" in login(client, "x@example.org", "y").get_data(as_text=True)
+
+
+def test_logout_needs_post(resident_client):
+    assert resident_client.get("/account/logout").status_code == 405
+    response = resident_client.post("/account/logout", headers=EN, follow_redirects=True)
+    assert "You have signed out." in response.get_data(as_text=True)
+    assert resident_client.get("/account/settings").status_code == 302
+    assert "auth.logout" in actions()
+
+
+@pytest.mark.usefixtures("csrf_on")
+def test_logout_without_csrf_token_is_refused(resident_client):
+    assert resident_client.post("/account/logout").status_code == 400
+    assert resident_client.get("/account/settings").status_code == 200
+
+
+def reset_link(outbox_dir, message: OutboundMessage) -> str:
+    path = outbox_dir / f"{message.created_at:%Y%m%dT%H%M%S}-{message.id}.eml"
+    email = message_from_bytes(path.read_bytes(), policy=policy.default)
+    body = email.get_body().get_content()
+    return re.search(r"http://localhost(/account/\S+)", body).group(1)
+
+
+def test_password_reset_by_email_link(client, make_user, outbox_dir):
+    user = make_user(email="forgot@example.org", locale="ja")
+    response = client.post("/account/forgot-password", data={"email": "forgot@example.org"},
+                           headers=EN, follow_redirects=True)
+    assert "If an account uses this address" in response.get_data(as_text=True)
+    message = db.session.scalar(select(OutboundMessage))
+    assert message.status == MessageStatus.SENT  # the inline job sent it to the file sink
+    assert message.locale == "ja" and message.subject == "パスワードの再設定"
+    link = reset_link(outbox_dir, message)
+
+    new_password = "a brand new river song"
+    response = client.post(link, data={"password": new_password, "confirm": new_password},
+                           headers=EN, follow_redirects=True)
+    assert "Your password has been set" in response.get_data(as_text=True)
+    assert login(client, "forgot@example.org", new_password).status_code == 302
+    db.session.refresh(user)
+
+    again = client.post(link, data={"password": "yet another long one", "confirm":
+                                    "yet another long one"}, headers=EN, follow_redirects=True)
+    assert "not valid or has already been used" in again.get_data(as_text=True)
+
+
+def test_expired_reset_link(app, client, make_user, monkeypatch):
+    user = make_user(email="late@example.org")
+    with app.test_request_context():
+        token = tokens.make_token(user)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 2 * 3600)
+    response = client.get(f"/account/reset-password/{token}", headers=EN,
+                          follow_redirects=True)
+    assert "This link has expired" in response.get_data(as_text=True)
+
+
+def test_tampered_reset_link(client):
+    response = client.get("/account/reset-password/not-a-token", headers=EN,
+                          follow_redirects=True)
+    assert "not valid or has already been used" in response.get_data(as_text=True)
+
+
+def test_reset_for_unknown_address_sends_nothing_and_says_the_same(client):
+    response = client.post("/account/forgot-password", data={"email": "ghost@example.org"},
+                           headers=EN, follow_redirects=True)
+    assert "If an account uses this address" in response.get_data(as_text=True)
+    assert db.session.scalar(select(OutboundMessage)) is None
+
+
+def test_settings_change_name_and_language(resident_client, users):
+    response = resident_client.post("/account/settings", data={
+        "display_name": "New Name", "locale": "ja", "submit": "1"}, follow_redirects=True)
+    assert "設定を保存しました" in response.get_data(as_text=True)
+    db.session.refresh(users["resident"])
+    assert users["resident"].display_name == "New Name"
+    assert users["resident"].locale == "ja"
+
+
+def test_settings_refuse_unknown_language(resident_client):
+    response = resident_client.post("/account/settings", data={
+        "display_name": "Name", "locale": "xx", "submit": "1"}, headers=EN)
+    assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_change_password_needs_the_current_one(resident_client):
+    response = resident_client.post("/account/settings", data={
+        "pw-current_password": "wrong", "pw-password": STRONG, "pw-confirm": STRONG,
+        "pw-submit": "1"}, headers=EN)
+    assert "Your current password is not correct." in response.get_data(as_text=True)
+
+
+def test_change_password_signs_out_other_sessions(app, resident_client, users):
+    other_device = sign_in(app.test_client(), users["resident"])
+    assert other_device.get("/account/settings").status_code == 200
+    response = resident_client.post("/account/settings", data={
+        "pw-current_password": TEST_PASSWORD, "pw-password": STRONG, "pw-confirm": STRONG,
+        "pw-submit": "1"}, headers=EN, follow_redirects=True)
+    assert "Your password has been changed" in response.get_data(as_text=True)
+    assert resident_client.get("/account/settings").status_code == 200
+    assert other_device.get("/account/settings").status_code == 302
