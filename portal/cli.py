@@ -14,6 +14,7 @@ import time
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 
 from portal.config import PROJECT_ROOT
 
@@ -110,10 +111,10 @@ def create_user_command(email: str, role: str, department: str | None,
     if accounts.email_taken(email):
         raise click.BadParameter("an account with this e-mail exists already",
                                  param_hint="--email")
-    with current_app.test_request_context():
+    with force_locale("en"):  # the command line speaks English, like its --help
         problem = passwords.password_problem(password, email=email)
-    if problem:
-        raise click.BadParameter(str(problem), param_hint="--password")
+        if problem:
+            raise click.BadParameter(str(problem), param_hint="--password")
     user = User(email=normalise_email(email), role=role, department_id=dept.id if dept else None,
                 display_name=display_name or email.split("@")[0],
                 password_hash=passwords.hash_password(password), active=True)
@@ -141,7 +142,7 @@ def _pybabel(*args: str) -> None:
 def translate_extract() -> None:
     """Extract messages from the code into translations/messages.pot."""
     _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output",
-             "--omit-header", "-o", "translations/messages.pot", "portal")
+             "--project", "portal", "-o", "translations/messages.pot", "portal")
 
 
 @translate.command("update")
@@ -149,7 +150,7 @@ def translate_update() -> None:
     """Extract, then merge new messages into every catalogue."""
     translate_extract.callback()
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
-             "--no-fuzzy-matching", "--omit-header")
+             "--no-fuzzy-matching", "--ignore-obsolete")
 
 
 @translate.command("compile")

@@ -115,7 +115,7 @@ def development_settings(settings: dict) -> dict:
 def testing_settings(settings: dict) -> dict:
     settings.update(
         TESTING=True,
-        SECRET_KEY="testing-secret-key-not-for-production",
+        SECRET_KEY="testing-secret-key-not-for-production",  # noqa: S106
         WTF_CSRF_ENABLED=False,  # switched back on by the `csrf` marker
         RATELIMIT_STORAGE_URI="memory://",
         REDIS_URL=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from flask_login import current_user
 
@@ -17,6 +17,8 @@ def supported(locale: str | None) -> bool:
 
 def select_locale() -> str:
     """User setting, then cookie, then ``Accept-Language``, then the default."""
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and supported(current_user.locale):
         return current_user.locale
     cookie = request.cookies.get(current_app.config["LOCALE_COOKIE"])

@@ -72,7 +72,7 @@ def app(tmp_path_factory) -> Iterator[Flask]:
         try:
             with db.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             message = f"test database unreachable: {exc}"
             if IN_CI:
                 pytest.exit(message, returncode=3)
@@ -236,5 +236,9 @@ def count_queries(app):
 
 
 @pytest.fixture
-def outbox_dir(app) -> Path:
-    return Path(app.config["MAIL_SINK_DIR"])
+def outbox_dir(app, tmp_path) -> Iterator[Path]:
+    """The file sink of this test only."""
+    original = app.config["MAIL_SINK_DIR"]
+    app.config["MAIL_SINK_DIR"] = str(tmp_path / "mail")
+    yield tmp_path / "mail"
+    app.config["MAIL_SINK_DIR"] = original

@@ -126,10 +126,18 @@ def test_unknown_environment_is_refused():
         load_config("staging")
 
 
-def test_sqlite_connections_use_wal_and_foreign_keys(app):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite pragmas")
+def test_database_connections_are_set_up_for_the_dialect(app):
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        if db.engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        else:
+            assert db.engine.dialect.name == "postgresql"
+            assert conn.exec_driver_sql("SHOW server_encoding").scalar() == "UTF8"
+
+
+def test_timestamps_come_back_timezone_aware_utc(make_user):
+    user = make_user()
+    db.session.expire(user)
+    assert user.created_at.utcoffset().total_seconds() == 0

@@ -16,7 +16,7 @@ from portal.admin.forms import (
     NewAccountForm,
 )
 from portal.audit.models import AuditEntry
-from portal.auth import accounts, tokens
+from portal.auth import accounts
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.forms import options

@@ -43,7 +43,8 @@ FOREIGN_NAMES = [
     ("Kim", "Minji", "キム ミンジ", "ja"), ("Park", "Jisoo", "パク ジス", "ja"),
     ("Smith", "Emily", "スミス エミリー", "en"), ("Johnson", "Daniel", "ジョンソン ダニエル", "en"),
     ("Brown", "Olivia", "ブラウン オリビア", "en"), ("Garcia", "Carlos", "ガルシア カルロス", "en"),
-    ("Sharma", "Priya", "シャルマ プリヤ", "en"), ("Tanaka-Muller", "Lena", "タナカミュラー レナ", "en"),
+    ("Sharma", "Priya", "シャルマ プリヤ", "en"),
+    ("Tanaka-Muller", "Lena", "タナカミュラー レナ", "en"),
 ]
 
 DISTRICTS = ["中央", "北町", "南町", "東町", "西町", "桜ヶ丘", "川辺", "緑町"]
