@@ -13,15 +13,22 @@ EMAIL_VALIDATORS = [DataRequired(), Email(message=_l("Enter a valid e-mail addre
                     Length(max=254)]
 
 
+def new_password_fields() -> tuple[PasswordField, PasswordField]:
+    """Fresh fields, so each form lists them where it declares them."""
+    return (
+        PasswordField(_l("New password"), validators=[DataRequired()],
+                      description=_l("At least 10 characters. A few unrelated words make a "
+                                     "strong password."),
+                      render_kw={"autocomplete": "new-password"}),
+        PasswordField(_l("Repeat the new password"),
+                      validators=[DataRequired(), EqualTo(
+                          "password", message=_l("The two passwords do not match."))],
+                      render_kw={"autocomplete": "new-password"}),
+    )
+
+
 class NewPasswordMixin:
-    password = PasswordField(_l("New password"), validators=[DataRequired()],
-                             description=_l("At least 10 characters. A few unrelated words "
-                                            "make a strong password."),
-                             render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("Repeat the new password"),
-                            validators=[DataRequired(), EqualTo(
-                                "password", message=_l("The two passwords do not match."))],
-                            render_kw={"autocomplete": "new-password"})
+    """Checks ``password`` against the policy; forms declare the fields themselves."""
 
     def email_for_policy(self) -> str | None:
         return None
@@ -45,8 +52,7 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
                                render_kw={"autocomplete": "name"})
     email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS,
                        render_kw={"autocomplete": "email"})
-    password = NewPasswordMixin.password
-    confirm = NewPasswordMixin.confirm
+    password, confirm = new_password_fields()
     locale = LocaleField(_l("Language"))
     submit = SubmitField(_l("Create account"))
 
@@ -66,6 +72,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    password, confirm = new_password_fields()
     submit = SubmitField(_l("Set password"))
 
     def __init__(self, *args, email: str | None = None, **kwargs):
@@ -86,6 +93,7 @@ class SettingsForm(FlaskForm):
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
+    password, confirm = new_password_fields()
     submit = SubmitField(_l("Change password"))
 
     def __init__(self, *args, user=None, **kwargs):

@@ -56,7 +56,8 @@ def demo_accounts() -> list[dict[str, Any]]:
     ]
     codes = db.session.scalars(select(Department.code).order_by(Department.code)).all()
     accounts += [{"email": f"staff.{code}@{DEMO_DOMAIN}", "role": Role.STAFF,
-                  "name": f"Staff {code}", "department": code} for code in codes]
+                  "name": f"{FAMILY_NAMES[i * 3][0]} {GIVEN_NAMES[i * 5][0]}",
+                  "department": code} for i, code in enumerate(codes)]
     return accounts
 
 
