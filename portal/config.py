@@ -13,7 +13,6 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_ROOT = Path(__file__).resolve().parent
-ENVIRONMENTS = ("development", "testing", "production")
 
 
 class ConfigError(RuntimeError):
@@ -103,71 +102,91 @@ def base_settings() -> dict:
     }
 
 
-def development_settings(settings: dict) -> dict:
-    instance = Path(settings["INSTANCE_PATH"])
-    settings["SQLALCHEMY_DATABASE_URI"] = (
-        settings["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{instance / 'portal.db'}"
-    )
-    settings["SECRET_KEY"] = settings["SECRET_KEY"] or _development_secret(instance)
-    return settings
+class Config:
+    """Settings shared by every environment; subclasses adjust them."""
+
+    name = "base"
+
+    @classmethod
+    def adjust(cls, settings: dict) -> dict:
+        return settings
 
 
-def testing_settings(settings: dict) -> dict:
-    settings.update(
-        TESTING=True,
-        SECRET_KEY="testing-secret-key-not-for-production",  # noqa: S106
-        WTF_CSRF_ENABLED=False,  # switched back on by the `csrf` marker
-        RATELIMIT_STORAGE_URI="memory://",
-        REDIS_URL=None,
-        JOBS_INLINE=True,
-        SMTP_HOST=None,
-        ARGON2_TIME_COST=1,
-        ARGON2_MEMORY_COST=8,
-        ARGON2_PARALLELISM=1,
-    )
-    settings["SQLALCHEMY_DATABASE_URI"] = settings["SQLALCHEMY_DATABASE_URI"] or "sqlite://"
-    return settings
+class DevelopmentConfig(Config):
+    name = "development"
 
-
-def production_settings(settings: dict) -> dict:
-    missing = [
-        var
-        for var, key in (("PORTAL_SECRET_KEY", "SECRET_KEY"),
-                         ("PORTAL_DATABASE_URL", "SQLALCHEMY_DATABASE_URI"))
-        if not settings.get(key)
-    ]
-    if missing:
-        raise ConfigError(
-            "The production configuration refuses to start without "
-            + " and ".join(missing)
-            + ". Set them in the environment (see .env.example)."
+    @classmethod
+    def adjust(cls, settings: dict) -> dict:
+        instance = Path(settings["INSTANCE_PATH"])
+        settings["SQLALCHEMY_DATABASE_URI"] = (
+            settings["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{instance / 'portal.db'}"
         )
-    if len(settings["SECRET_KEY"]) < 32:
-        raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
-    settings.update(
-        SESSION_COOKIE_SECURE=True,
-        REMEMBER_COOKIE_SECURE=True,
-        PREFERRED_URL_SCHEME="https",
-        DEMO_ALLOWED=env_bool("ALLOW_DEMO", False),
-    )
-    return settings
+        settings["SECRET_KEY"] = settings["SECRET_KEY"] or _development_secret(instance)
+        return settings
 
 
-_BUILDERS = {
-    "development": development_settings,
-    "testing": testing_settings,
-    "production": production_settings,
+class TestingConfig(Config):
+    name = "testing"
+
+    @classmethod
+    def adjust(cls, settings: dict) -> dict:
+        settings.update(
+            TESTING=True,
+            SECRET_KEY="testing-secret-key-not-for-production",  # noqa: S106
+            WTF_CSRF_ENABLED=False,  # switched back on by the `csrf_on` fixture
+            RATELIMIT_STORAGE_URI="memory://",
+            REDIS_URL=None,
+            JOBS_INLINE=True,
+            SMTP_HOST=None,
+            ARGON2_TIME_COST=1,
+            ARGON2_MEMORY_COST=8,
+            ARGON2_PARALLELISM=1,
+        )
+        settings["SQLALCHEMY_DATABASE_URI"] = settings["SQLALCHEMY_DATABASE_URI"] or "sqlite://"
+        return settings
+
+
+class ProductionConfig(Config):
+    name = "production"
+
+    @classmethod
+    def adjust(cls, settings: dict) -> dict:
+        missing = [
+            var
+            for var, key in (("PORTAL_SECRET_KEY", "SECRET_KEY"),
+                             ("PORTAL_DATABASE_URL", "SQLALCHEMY_DATABASE_URI"))
+            if not settings.get(key)
+        ]
+        if missing:
+            raise ConfigError(
+                "The production configuration refuses to start without "
+                + " and ".join(missing)
+                + ". Set them in the environment (see .env.example)."
+            )
+        if len(settings["SECRET_KEY"]) < 32:
+            raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
+        settings.update(
+            SESSION_COOKIE_SECURE=True,
+            REMEMBER_COOKIE_SECURE=True,
+            PREFERRED_URL_SCHEME="https",
+            DEMO_ALLOWED=env_bool("ALLOW_DEMO", False),
+        )
+        return settings
+
+
+CONFIGS: dict[str, type[Config]] = {
+    cls.name: cls for cls in (DevelopmentConfig, TestingConfig, ProductionConfig)
 }
 
 
 def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
     """Settings for the named environment (``PORTAL_ENV`` by default) as a dict."""
     name = name or env("ENV", "development")
-    if name not in _BUILDERS:
-        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}.")
+    if name not in CONFIGS:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, got {name!r}.")
     settings = base_settings()
     settings.update(overrides or {})
-    settings = _BUILDERS[name](settings)
+    settings = CONFIGS[name].adjust(settings)
     settings.update(overrides or {})  # explicit overrides win over environment defaults
     settings["ENV_NAME"] = name
     return settings

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import jobs
 from portal.extensions import db
@@ -138,3 +138,13 @@ def test_jobs_go_to_rq_when_redis_is_configured(app, monkeypatch):
         assert jobs.resolve(job.args[0]) is send_due_messages
     finally:
         connection.delete(f"rq:queue:{queue_name}")
+
+
+def test_embedded_worker_sends_due_mail_in_burst_mode(runner):
+    queue(2)
+    db.session.commit()
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert "Embedded worker" in result.output and "'sent': 2" in result.output
+    assert db.session.scalar(select(func.count()).select_from(OutboundMessage).where(
+        OutboundMessage.status == MessageStatus.SENT)) == 2
