@@ -94,9 +94,7 @@ def create_user_command(email: str, role: str, department: str | None,
     """Create an account from the command line (for the first administrator)."""
     from sqlalchemy import select
 
-    from portal.audit.recording import record
     from portal.auth import accounts, passwords
-    from portal.auth.models import User, normalise_email
     from portal.extensions import db
     from portal.services.models import Department
 
@@ -106,22 +104,18 @@ def create_user_command(email: str, role: str, department: str | None,
         if dept is None:
             raise click.BadParameter(f"no department with code {department!r}",
                                      param_hint="--department")
-    if role == "staff" and dept is None:
-        raise click.BadParameter("staff accounts need a department", param_hint="--department")
-    if accounts.email_taken(email):
-        raise click.BadParameter("an account with this e-mail exists already",
-                                 param_hint="--email")
     with force_locale("en"):  # the command line speaks English, like its --help
         problem = passwords.password_problem(password, email=email)
         if problem:
             raise click.BadParameter(str(problem), param_hint="--password")
-    user = User(email=normalise_email(email), role=role, department_id=dept.id if dept else None,
-                display_name=display_name or email.split("@")[0],
-                password_hash=passwords.hash_password(password), active=True)
-    db.session.add(user)
-    db.session.flush()
-    record("account.create", actor=None, target=user, summary=f"Created {role} account (CLI)",
-           data={"role": role, "department": department})
+        if "@" not in email or " " in email.strip():
+            raise click.BadParameter("not an e-mail address", param_hint="--email")
+        try:
+            user = accounts.create_account(actor=None, email=email, role=role, department=dept,
+                                           display_name=display_name or email.split("@")[0],
+                                           password=password)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {role} account {user.email} (id {user.id}).")
 
@@ -181,6 +175,7 @@ def outbox_send() -> None:
 @with_appcontext
 def worker_command(interval: int, burst: bool) -> None:
     """Run the job worker: RQ on Redis when PORTAL_REDIS_URL is set, else an embedded loop."""
+    from portal.jobs import job_path, run_job
     from portal.mail.outbox import send_due_messages
 
     app = current_app
@@ -191,6 +186,8 @@ def worker_command(interval: int, burst: bool) -> None:
         connection = Redis.from_url(app.config["REDIS_URL"])
         queue = Queue(app.config["RQ_QUEUE"], connection=connection)
         click.echo(f"RQ worker on queue {queue.name!r}")
+        # a sweep at start: mail queued while no worker ran, or whose retry job was lost
+        queue.enqueue(run_job, job_path(send_due_messages), (), {})
         Worker([queue], connection=connection).work(burst=burst, with_scheduler=not burst)
         return
     click.echo(f"Embedded worker: sending due e-mail every {interval} s (Ctrl+C to stop)")

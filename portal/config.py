@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -50,6 +51,10 @@ def base_settings() -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": env("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL"),
+        # Public address for links in e-mails (never taken from the request's Host header)
+        "BASE_URL": env("BASE_URL"),
+        # Number of trusted reverse proxies in front of the app (X-Forwarded-For/-Proto)
+        "PROXY_COUNT": env_int("PROXY_COUNT", 0),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_RECORD_QUERIES": False,
         # the municipality
@@ -97,6 +102,9 @@ def base_settings() -> dict:
         "ARGON2_TIME_COST": env_int("ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 64 * 1024),
         "ARGON2_PARALLELISM": env_int("ARGON2_PARALLELISM", 2),
+        # districts of the municipality: profile choices and eligibility rules
+        "DISTRICTS": tuple(d.strip() for d in env(
+            "DISTRICTS", "中央,北町,南町,東町,西町,桜ヶ丘,川辺,緑町").split(",") if d.strip()),
         "PAGE_SIZE": 25,
         "DEMO_ALLOWED": True,
     }
@@ -154,7 +162,8 @@ class ProductionConfig(Config):
         missing = [
             var
             for var, key in (("PORTAL_SECRET_KEY", "SECRET_KEY"),
-                             ("PORTAL_DATABASE_URL", "SQLALCHEMY_DATABASE_URI"))
+                             ("PORTAL_DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+                             ("PORTAL_BASE_URL", "BASE_URL"))
             if not settings.get(key)
         ]
         if missing:
@@ -165,7 +174,12 @@ class ProductionConfig(Config):
             )
         if len(settings["SECRET_KEY"]) < 32:
             raise ConfigError("PORTAL_SECRET_KEY must be at least 32 characters long.")
+        base = urlsplit(settings["BASE_URL"])
+        if base.scheme not in ("http", "https") or not base.hostname:
+            raise ConfigError("PORTAL_BASE_URL must be an absolute address such as "
+                              "https://portal.city.example")
         settings.update(
+            TRUSTED_HOSTS=[base.hostname],
             SESSION_COOKIE_SECURE=True,
             REMEMBER_COOKIE_SECURE=True,
             PREFERRED_URL_SCHEME="https",

@@ -21,6 +21,13 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
+def filter_values(form: FlaskForm) -> dict:
+    """Validate a GET filter form and return the data of the fields that passed: one
+    bad filter is reported on its field and the other filters still apply."""
+    form.validate()
+    return {field.name: field.data for field in form if not field.errors}
+
+
 def options(pairs) -> list[SelectChoice]:
     """Select options from ``(value, label)`` pairs."""
     return [SelectChoice(value, label) for value, label in pairs]

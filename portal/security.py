@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, url_for
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -22,6 +24,11 @@ CSP = "; ".join([
 
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if current_user and current_user.is_authenticated:
+        # personal pages must not linger in shared browsers' or proxies' caches
+        headers.setdefault("Cache-Control", "no-store")
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
@@ -44,5 +51,17 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute link for e-mails, built on ``PORTAL_BASE_URL`` when it is set, so a
+    forged Host header cannot redirect a reset link to another site."""
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
 def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
+    if app.config.get("PROXY_COUNT"):
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)

@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.mail.models import OutboundMessage
 from portal.timeutil import utcnow
 from tests.conftest import TEST_PASSWORD, sign_in
+from tests.test_auth import reset_link
 
 EN = {"Accept-Language": "en"}
 
@@ -26,25 +27,51 @@ def test_console_navigation_fits_the_role(role_client):
         assert "Staff accounts" not in page and "Audit log" not in page
 
 
-def test_admin_creates_a_staff_account_with_an_invitation(admin_client, catalogue):
+def test_admin_creates_a_staff_account_with_an_invitation(app, admin_client, catalogue,
+                                                          outbox_dir):
     response = admin_client.post("/admin/accounts/new", data={
         "display_name": "Kenji Mori", "email": "kenji@city.example", "role": "staff",
-        "department_id": catalogue["library"].id}, headers=EN, follow_redirects=True)
+        "department_id": catalogue["library"].id, "locale": "en"}, headers=EN,
+        follow_redirects=True)
     assert "An invitation to choose a password was sent to kenji@city.example" in \
         response.get_data(as_text=True)
     user = db.session.scalar(select(User).where(User.email == "kenji@city.example"))
     assert user.role == Role.STAFF and user.department.code == "library"
     invitation = db.session.scalar(select(OutboundMessage).where(
         OutboundMessage.to_address == "kenji@city.example"))
-    assert "/account/invitation/" in invitation.body_text
+    assert invitation.locale == "en" and invitation.subject.startswith("Your account")
+    # the working link is in the delivered e-mail, not kept in the outbox afterwards
+    assert "/account/invitation/" not in invitation.body_text
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "account.create"))
     assert entry.target_id == str(user.id)
+
+    link = reset_link(outbox_dir, invitation)
+    assert link.startswith("/account/invitation/")
+    colleague = app.test_client()
+    assert "Choose your password" in colleague.get(link, headers=EN).get_data(as_text=True)
+    colleague.post(link, data={"password": "library stacks at noon",
+                               "confirm": "library stacks at noon"}, headers=EN)
+    response = colleague.post("/account/login", data={"email": "kenji@city.example",
+                                                      "password": "library stacks at noon"})
+    assert response.headers["Location"] == "/admin/"
+    again = app.test_client().get(link, headers=EN, follow_redirects=True)
+    assert "not valid or has already been used" in again.get_data(as_text=True)
+
+
+def test_invited_account_cannot_sign_in_before_choosing_a_password(admin_client, catalogue,
+                                                                  client):
+    admin_client.post("/admin/accounts/new", data={
+        "display_name": "Pending", "email": "pending@city.example", "role": "official",
+        "department_id": 0, "locale": "ja"})
+    response = client.post("/account/login", data={"email": "pending@city.example",
+                                                   "password": "!anything at all"}, headers=EN)
+    assert "The e-mail address or password is not correct." in response.get_data(as_text=True)
 
 
 def test_staff_accounts_need_a_department(admin_client, catalogue):
     response = admin_client.post("/admin/accounts/new", data={
         "display_name": "No Dept", "email": "nodept@city.example", "role": "staff",
-        "department_id": 0}, headers=EN)
+        "department_id": 0, "locale": "ja"}, headers=EN)
     assert "Staff accounts need a department." in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.email == "nodept@city.example")) is None
 
@@ -52,7 +79,7 @@ def test_staff_accounts_need_a_department(admin_client, catalogue):
 def test_duplicate_staff_email_is_refused(admin_client, users):
     response = admin_client.post("/admin/accounts/new", data={
         "display_name": "Dup", "email": users["manager"].email.upper(), "role": "manager",
-        "department_id": 0}, headers=EN)
+        "department_id": 0, "locale": "ja"}, headers=EN)
     assert "already exists" in response.get_data(as_text=True)
 
 

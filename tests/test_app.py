@@ -100,13 +100,16 @@ def test_production_refuses_to_start_without_secret_and_database(monkeypatch):
         load_config("production")
     assert "PORTAL_SECRET_KEY" in str(error.value)
     assert "PORTAL_DATABASE_URL" in str(error.value)
+    assert "PORTAL_BASE_URL" in str(error.value)
 
 
 def test_production_settings_from_environment(monkeypatch):
     monkeypatch.setenv("PORTAL_SECRET_KEY", "k" * 40)
     monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://db.internal/portal")
     monkeypatch.setenv("PORTAL_REDIS_URL", "redis://cache.internal:6379/0")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.city.example")
     settings = load_config("production")
+    assert settings["TRUSTED_HOSTS"] == ["portal.city.example"]
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6379/0"
     assert settings["JOBS_INLINE"] is False
@@ -117,7 +120,16 @@ def test_production_settings_from_environment(monkeypatch):
 def test_short_production_secret_is_refused(monkeypatch):
     monkeypatch.setenv("PORTAL_SECRET_KEY", "short")
     monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://db/portal")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.city.example")
     with pytest.raises(ConfigError, match="at least 32"):
+        load_config("production")
+
+
+def test_production_base_url_must_be_absolute(monkeypatch):
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://db/portal")
+    monkeypatch.setenv("PORTAL_BASE_URL", "portal.city.example")
+    with pytest.raises(ConfigError, match="absolute address"):
         load_config("production")
 
 
@@ -141,3 +153,32 @@ def test_timestamps_come_back_timezone_aware_utc(make_user):
     user = make_user()
     db.session.expire(user)
     assert user.created_at.utcoffset().total_seconds() == 0
+
+
+def test_proxy_count_trusts_forwarded_client_address(tmp_path):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://",
+                                 "INSTANCE_PATH": str(tmp_path), "PROXY_COUNT": 1})
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return {"ip": request.remote_addr, "scheme": request.scheme}
+
+    response = app.test_client().get("/whoami", headers={
+        "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    assert response.json == {"ip": "203.0.113.7", "scheme": "https"}
+
+
+def test_pagination_ignores_stray_query_arguments(admin_client, make_user, catalogue):
+    from portal.auth.models import Role
+
+    for _ in range(27):
+        make_user(Role.STAFF, department=catalogue["library"])
+    response = admin_client.get("/admin/accounts", query_string={
+        "endpoint": "x", "_anchor": "evil", "role": "staff"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    pagination = html.split('class="pagination"', 1)[1].split("</nav>", 1)[0]
+    assert 'href="/admin/accounts?role=staff&amp;page=2"' in pagination
+    assert "_anchor" not in pagination and "endpoint" not in pagination

@@ -230,3 +230,39 @@ def test_change_password_signs_out_other_sessions(app, resident_client, users):
     assert "Your password has been changed" in response.get_data(as_text=True)
     assert resident_client.get("/account/settings").status_code == 200
     assert other_device.get("/account/settings").status_code == 302
+
+
+def test_reset_links_use_the_configured_address_not_the_host_header(app, client, make_user,
+                                                                    outbox_dir, monkeypatch):
+    monkeypatch.setitem(app.config, "BASE_URL", "https://portal.city.example")
+    make_user(email="hosted@example.org")
+    client.post("/account/forgot-password", data={"email": "hosted@example.org"},
+                headers={"Host": "evil.example"})
+    [eml] = list(outbox_dir.glob("*.eml"))
+    body = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body().get_content()
+    assert "https://portal.city.example/account/reset-password/" in body
+    assert "evil.example" not in body
+
+
+def test_login_is_also_limited_per_account_across_addresses(client, make_user):
+    make_user(email="target@example.org")
+    for n in range(10):
+        response = client.post("/account/login", data={"email": "target@example.org",
+                                                       "password": f"guess {n}"},
+                               environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
+        assert response.status_code == 200
+    response = client.post("/account/login", data={"email": "target@example.org",
+                                                   "password": "guess 11"},
+                           environ_base={"REMOTE_ADDR": "10.0.0.99"})
+    assert response.status_code == 429
+
+
+def test_failed_login_does_not_log_a_password_typed_as_email(client):
+    client.post("/account/login", data={"email": "my secret passphrase", "password": "x"})
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "auth.login_failed"))
+    assert entry.data == {"email": "(not an e-mail address)"}
+
+
+def test_signed_in_pages_are_not_cached(resident_client, client):
+    assert resident_client.get("/account/settings").headers["Cache-Control"] == "no-store"
+    assert "Cache-Control" not in client.get("/account/login").headers

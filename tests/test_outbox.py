@@ -148,3 +148,39 @@ def test_embedded_worker_sends_due_mail_in_burst_mode(runner):
     assert "Embedded worker" in result.output and "'sent': 2" in result.output
     assert db.session.scalar(select(func.count()).select_from(OutboundMessage).where(
         OutboundMessage.status == MessageStatus.SENT)) == 2
+
+
+def test_sign_in_links_are_removed_from_the_outbox_after_delivery(outbox_dir):
+    message = queue_email(to="r@example.org", subject="s", body="link: https://x/reset/abc",
+                          locale="en", purpose="password_reset")
+    other = queue_email(to="r@example.org", subject="s", body="keep me", locale="en",
+                        purpose="notice")
+    send_due_messages()
+    assert "https://x/reset/abc" not in message.body_text
+    assert other.body_text == "keep me"
+    assert b"https://x/reset/abc" in next(outbox_dir.glob(f"*-{message.id}.eml")).read_bytes()
+
+
+def test_queue_mode_schedules_the_next_round_when_the_earliest_retry_is_due(
+        app, monkeypatch, smtp_configured):
+    monkeypatch.setattr(smtplib, "SMTP", RefusingSMTP)
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    scheduled = []
+    monkeypatch.setattr("portal.mail.outbox.enqueue_in",
+                        lambda delay, func: scheduled.append(delay))
+    message = queue()[0]
+    message.attempts = 3  # the next delay is 8 minutes
+    db.session.commit()
+    send_due_messages()
+    assert len(scheduled) == 1
+    assert timedelta(minutes=7) < scheduled[0] <= timedelta(minutes=8)
+
+
+def test_dispatch_survives_an_unreachable_queue(app, monkeypatch):
+    from portal.mail.outbox import dispatch
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr("portal.mail.outbox.enqueue", broken)
+    dispatch()  # logs, does not raise

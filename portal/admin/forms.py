@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.forms import options
+from portal.forms import LocaleField, options
 from portal.services.models import Department
 
 ROLE_LABELS = {
@@ -63,6 +63,7 @@ class NewAccountForm(AccountRoleForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("E-mail address"), validators=[
         DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
+    locale = LocaleField(_l("Language of the invitation"))
     submit = SubmitField(_l("Create account and send invitation"))
 
 

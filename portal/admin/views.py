@@ -19,7 +19,7 @@ from portal.audit.models import AuditEntry
 from portal.auth import accounts
 from portal.auth.models import Role, User
 from portal.extensions import db
-from portal.forms import options
+from portal.forms import filter_values, options
 from portal.mail.outbox import dispatch
 from portal.permissions import (
     can_access_console,
@@ -28,6 +28,7 @@ from portal.permissions import (
     permission_required,
 )
 from portal.residents.models import Resident
+from portal.security import absolute_url
 from portal.services.models import Service
 from portal.timeutil import local_day_start
 
@@ -58,25 +59,25 @@ def home():
 @permission_required(can_manage_accounts)
 def accounts_list():
     form = AccountFilterForm(request.args)
+    wanted = filter_values(form)
     stmt = select(User).where(User.role.in_([r.value for r in Role.console_roles()]))
-    if form.validate():
-        if form.q.data:
-            like = f"%{form.q.data.strip().lower()}%"
-            stmt = stmt.where(or_(func.lower(User.email).like(like),
-                                  func.lower(User.display_name).like(like)))
-        if form.role.data:
-            stmt = stmt.where(User.role == form.role.data)
-        if form.department.data and form.department.data > 0:
-            stmt = stmt.where(User.department_id == form.department.data)
-        if form.status.data:
-            stmt = stmt.where(User.active.is_(form.status.data == "active"))
+    if wanted.get("q"):
+        like = f"%{wanted['q'].strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.email).like(like),
+                              func.lower(User.display_name).like(like)))
+    if wanted.get("role"):
+        stmt = stmt.where(User.role == wanted["role"])
+    if wanted.get("department") and wanted["department"] > 0:
+        stmt = stmt.where(User.department_id == wanted["department"])
+    if wanted.get("status"):
+        stmt = stmt.where(User.active.is_(wanted["status"] == "active"))
     page = db.paginate(stmt.order_by(User.email), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     return render_template("admin/accounts.html", form=form, page=page)
 
 
 def _invitation_link(token: str) -> str:
-    return url_for("auth.accept_invitation", token=token, _external=True)
+    return absolute_url("auth.accept_invitation", token=token)
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -87,7 +88,7 @@ def account_new():
         try:
             user = accounts.create_console_account(
                 actor=current_user, email=form.email.data, display_name=form.display_name.data,
-                role=form.role.data, department=form.department(),
+                role=form.role.data, department=form.department(), locale=form.locale.data,
                 url_for_token=_invitation_link)
         except accounts.AccountError as error:
             form.email.errors.append(str(error))
@@ -129,18 +130,18 @@ def audit_log():
     form = AuditFilterForm(request.args)
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
     form.action.choices = options([("", _("All")), *((a, a) for a in actions)])
+    wanted = filter_values(form)
     stmt = select(AuditEntry)
-    if form.validate():
-        if form.actor.data:
-            stmt = stmt.where(func.lower(AuditEntry.actor_label)
-                              .like(f"%{form.actor.data.strip().lower()}%"))
-        if form.action.data:
-            stmt = stmt.where(AuditEntry.action == form.action.data)
-        if form.date_from.data:
-            stmt = stmt.where(AuditEntry.occurred_at >= local_day_start(form.date_from.data))
-        if form.date_to.data:
-            end = local_day_start(form.date_to.data + timedelta(days=1))
-            stmt = stmt.where(AuditEntry.occurred_at < end)
+    if wanted.get("actor"):
+        stmt = stmt.where(func.lower(AuditEntry.actor_label)
+                          .like(f"%{wanted['actor'].strip().lower()}%"))
+    if wanted.get("action"):
+        stmt = stmt.where(AuditEntry.action == wanted["action"])
+    if wanted.get("date_from"):
+        stmt = stmt.where(AuditEntry.occurred_at >= local_day_start(wanted["date_from"]))
+    if wanted.get("date_to"):
+        end = local_day_start(wanted["date_to"] + timedelta(days=1))
+        stmt = stmt.where(AuditEntry.occurred_at < end)
     stmt = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template("admin/audit.html", form=form, page=page)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from portal.auth import passwords, tokens
 from portal.auth.models import Role, User, new_session_nonce, normalise_email
 from portal.extensions import db
 from portal.mail.outbox import queue_email
+from portal.residents.models import Resident
 from portal.services.models import Department
 from portal.timeutil import utcnow
 
@@ -44,15 +46,24 @@ def register_resident(*, email: str, display_name: str, password: str, locale: s
                 locale=locale, active=True)
     db.session.add(user)
     db.session.flush()
+    _add_resident_record(user)
     record("account.register", actor=user, target=user, summary="Resident registered")
     return user
+
+
+def _add_resident_record(user: User) -> None:
+    """The resident's own record; staff may later link it to the municipal register.
+    Outreach and profiling stay off until the resident consents in their profile."""
+    db.session.add(Resident(user_id=user.id, given_name=user.display_name, email=user.email,
+                            preferred_locale=user.locale or "ja", consent_outreach=False,
+                            consent_profiling=False, preferred_channels=["email"]))
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The user if the e-mail and password match an active account, else None."""
     user = find_by_email(email)
-    if user is None:
-        passwords.burn_time(password)
+    if user is None or user.password_hash.startswith("!"):
+        passwords.burn_time(password)  # same time for unknown and not-yet-invited accounts
         return None
     if not passwords.verify_password(user.password_hash, password) or not user.active:
         return None
@@ -67,9 +78,13 @@ def note_login(user: User) -> None:
 
 
 def note_failed_login(email: str) -> None:
+    """Keep the address tried only when it is one (a password typed into the e-mail
+    box must not end up in the audit log)."""
     known = find_by_email(email)
-    record("auth.login_failed", actor=None, target=known,
-           summary="Failed sign-in", data={"email": normalise_email(email)[:254]})
+    tried = normalise_email(email)
+    looks_like_address = "@" in tried and " " not in tried and len(tried) <= 254
+    record("auth.login_failed", actor=None, target=known, summary="Failed sign-in",
+           data={"email": tried if known or looks_like_address else "(not an e-mail address)"})
 
 
 def note_logout(user: User) -> None:
@@ -103,7 +118,7 @@ def set_locale(user: User, locale: str) -> None:
 
 def _link_email(user: User, *, purpose: str, url_for_token: Callable[[str], str]) -> None:
     """Queue a mail with a single-use link, written in the user's language."""
-    locale = user.locale or "ja"
+    locale = user.locale or current_app.config["DEFAULT_LOCALE"]
     link = url_for_token(tokens.make_token(user, purpose))
     with force_locale(locale):
         if purpose == tokens.INVITATION:
@@ -137,22 +152,45 @@ def request_password_reset(email: str, *, url_for_token: Callable[[str], str]) -
     return True
 
 
-def create_console_account(*, actor: User, email: str, display_name: str, role: str,
-                           department: Department | None,
-                           url_for_token: Callable[[str], str]) -> User:
-    _check_role_department(role, department)
+def create_account(*, actor: User | None, email: str, display_name: str, role: str,
+                   department: Department | None = None, password: str | None = None,
+                   locale: str | None = None,
+                   url_for_token: Callable[[str], str] | None = None) -> User:
+    """Any account (console or command line). Without a password the new user gets
+    an invitation e-mail with a link to choose one (``url_for_token`` builds it)."""
+    if role not in {r.value for r in Role}:
+        raise AccountError(_("Unknown role."))
+    if role == Role.STAFF and department is None:
+        raise AccountError(_("Staff accounts need a department."))
+    if role in (Role.RESIDENT, Role.OFFICIAL) and department is not None:
+        raise AccountError(_("Only staff and managers belong to a department."))
     if email_taken(email):
         raise AccountError(_("An account with this e-mail address already exists."))
     user = User(email=normalise_email(email), display_name=display_name.strip(), role=role,
                 department_id=department.id if department else None, active=True,
-                password_hash=unusable_password(), locale=None)
+                password_hash=passwords.hash_password(password) if password
+                else unusable_password(), locale=locale)
     db.session.add(user)
     db.session.flush()
+    if role == Role.RESIDENT:
+        _add_resident_record(user)
     record("account.create", actor=actor, target=user,
-           summary=f"Created {role} account",
+           summary=f"Created {role} account" + ("" if actor else " (command line)"),
            data={"role": role, "department": department.code if department else None})
-    _link_email(user, purpose=tokens.INVITATION, url_for_token=url_for_token)
+    if password is None:
+        if url_for_token is None:
+            raise AccountError(_("Give a password or send an invitation."))
+        _link_email(user, purpose=tokens.INVITATION, url_for_token=url_for_token)
     return user
+
+
+def create_console_account(*, actor: User, email: str, display_name: str, role: str,
+                           department: Department | None, locale: str | None,
+                           url_for_token: Callable[[str], str]) -> User:
+    if role not in Role.console_roles():
+        raise AccountError(_("Choose a staff role."))
+    return create_account(actor=actor, email=email, display_name=display_name, role=role,
+                          department=department, locale=locale, url_for_token=url_for_token)
 
 
 def update_console_account(*, actor: User, user: User, role: str,

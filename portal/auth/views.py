@@ -17,7 +17,7 @@ from portal.extensions import db, limiter
 from portal.forms import EmptyForm
 from portal.i18n import select_locale
 from portal.mail.outbox import dispatch
-from portal.security import safe_next
+from portal.security import absolute_url, safe_next
 
 
 def login_rate_limit() -> str:
@@ -36,8 +36,14 @@ def start_session(user) -> None:
     accounts.note_login(user)
 
 
+def submitted_email() -> str:
+    """Rate-limit key: the account being tried, whichever address the attempts come from."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"], key_func=submitted_email)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -91,7 +97,7 @@ def logout():
 
 def _reset_link(purpose: str):
     endpoint = "auth.accept_invitation" if purpose == tokens.INVITATION else "auth.reset_password"
-    return lambda token: url_for(endpoint, token=token, _external=True)
+    return lambda token: absolute_url(endpoint, token=token)
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -162,7 +168,8 @@ def settings():
         accounts.set_password(current_user, password_form.password.data, actor=current_user,
                               action="account.password_change")
         db.session.commit()
-        login_user(current_user)  # the login id changed: keep this session signed in
+        # the login id changed: keep this session signed in
+        login_user(current_user._get_current_object())
         flash(_("Your password has been changed. Other devices have been signed out."),
               "success")
         return redirect(url_for("auth.settings"))

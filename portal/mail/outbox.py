@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.auth.models import User
 from portal.extensions import db
@@ -35,24 +35,36 @@ def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
     return message
 
 
+SENSITIVE_PURPOSES = {"password_reset", "invitation"}
+REDACTED = "[removed after delivery: this message contained a single-use sign-in link]"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """1, 2, 4, 8 ... minutes, at most six hours."""
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
-def send_due_messages(limit: int = 200) -> dict[str, int]:
-    """Job: send every queued message whose time has come. Commits per message."""
-    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    stmt = (
+def _claim_next() -> OutboundMessage | None:
+    """One due message, locked so that no other worker sends it too (PostgreSQL:
+    FOR UPDATE SKIP LOCKED; SQLite has a single writer)."""
+    return db.session.scalar(
         select(OutboundMessage)
         .where(OutboundMessage.status == MessageStatus.QUEUED,
                OutboundMessage.next_attempt_at <= utcnow())
-        .order_by(OutboundMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # several workers never send one message twice
+        .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
-    for message in db.session.scalars(stmt).all():
+
+
+def send_due_messages(limit: int = 200) -> dict[str, int]:
+    """Job: send queued messages whose time has come, one transaction per message."""
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for _ in range(limit):
+        message = _claim_next()
+        if message is None:
+            break
         message.attempts += 1
         try:
             sinks.deliver(message)
@@ -71,12 +83,30 @@ def send_due_messages(limit: int = 200) -> dict[str, int]:
             message.sent_at = utcnow()
             message.last_error = None
             counts["sent"] += 1
+            if message.purpose in SENSITIVE_PURPOSES:
+                # the link in it opens an account: do not keep it once delivered
+                message.body_text = REDACTED
         db.session.commit()
-    if counts["retry"]:
-        enqueue_in(retry_delay(1), send_due_messages)
+    _schedule_next_round()
     return counts
 
 
+def _schedule_next_round() -> None:
+    """On the queue: run again when the earliest waiting message is due."""
+    if current_app.config["JOBS_INLINE"]:
+        return
+    due = db.session.scalar(select(func.min(OutboundMessage.next_attempt_at))
+                            .where(OutboundMessage.status == MessageStatus.QUEUED))
+    if due is not None:
+        enqueue_in(max(due - utcnow(), timedelta(seconds=1)), send_due_messages)
+
+
 def dispatch() -> None:
-    """Ask for the outbox to be sent; call after the transaction that queued mail commits."""
-    enqueue(send_due_messages)
+    """Ask for the outbox to be sent; call after the transaction that queued mail commits.
+
+    A queue that cannot be reached must not turn a committed action into an error:
+    the message is stored, and the worker's periodic sweep sends it later."""
+    try:
+        enqueue(send_due_messages)
+    except Exception:
+        log.exception("could not queue the outbox job; the periodic sweep will send it")
