@@ -48,12 +48,27 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal.admin import views as admin_views
+    from portal.api import admin_views as api_admin_views
+    from portal.api import views as api_views
     from portal.auth import views as auth_views
+    from portal.imports import views as import_views
     from portal.main import views as main_views
+    from portal.residents import admin_views as residents_admin_views
+    from portal.residents import views as residents_views
+    from portal.services import admin_views as services_admin_views
+    from portal.services import views as services_views
 
     app.register_blueprint(main_views.bp)
     app.register_blueprint(auth_views.bp, url_prefix="/account")
+    app.register_blueprint(services_views.bp, url_prefix="/services")
+    app.register_blueprint(residents_views.bp, url_prefix="/my")
     app.register_blueprint(admin_views.bp, url_prefix="/admin")
+    app.register_blueprint(services_admin_views.admin_bp, url_prefix="/admin")
+    app.register_blueprint(residents_admin_views.admin_bp, url_prefix="/admin/residents")
+    app.register_blueprint(import_views.bp, url_prefix="/admin/imports")
+    app.register_blueprint(api_admin_views.admin_bp, url_prefix="/admin/api-tokens")
+    app.register_blueprint(api_views.bp, url_prefix="/api/v1")
+    csrf.exempt(api_views.bp)  # bearer tokens, no cookies: CSRF does not apply
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -62,12 +77,17 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from portal.forms import EmptyForm
-    from portal.i18n_fields import localized
+    from portal.i18n_fields import localized, localized_pair
     from portal.permissions import can
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(can=can, localized=localized, empty_form=EmptyForm)
+    from portal.services.eligibility import describe
+    from portal.services.usage import CHANNEL_LABELS
+
+    app.jinja_env.globals.update(can=can, localized=localized, localized_pair=localized_pair,
+                                 empty_form=EmptyForm, describe_rule=describe,
+                                 CHANNEL_LABELS=CHANNEL_LABELS)
 
     @app.context_processor
     def municipality():

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from flask_login import current_user
+from markupsafe import Markup
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
@@ -48,9 +49,19 @@ def _percent(value: float | None) -> str:
     return format_percent(value) if value is not None else ""
 
 
+def _paragraphs(text: str | None) -> Markup:
+    """Plain text with blank lines → escaped ``<p>`` paragraphs, single breaks kept."""
+    if not text:
+        return Markup("")
+    blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(block.split("\n"))) for block in blocks)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(_datetime, "datetime")
     app.add_template_filter(_date, "date")
     app.add_template_filter(_number, "number")
     app.add_template_filter(_percent, "percent")
+    app.add_template_filter(_paragraphs, "paragraphs")
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -15,12 +15,17 @@ def current_locale() -> str:
     return current_app.config["DEFAULT_LOCALE"]
 
 
-def localized(obj: object, field: str, locale: str | None = None) -> str:
-    """``obj.<field>_<locale>``, or the first non-empty translation after it."""
+def localized_pair(obj: object, field: str, locale: str | None = None) -> tuple[str, str]:
+    """``(text, language)``: ``obj.<field>_<locale>``, or the first non-empty
+    translation after it, with the language it is written in (for ``lang=``)."""
     locale = locale or current_locale()
     order = [locale, *(loc for loc in current_app.config["LOCALES"] if loc != locale)]
     for loc in order:
         value = getattr(obj, f"{field}_{loc}", None)
         if value:
-            return value
-    return ""
+            return value, loc
+    return "", locale
+
+
+def localized(obj: object, field: str, locale: str | None = None) -> str:
+    return localized_pair(obj, field, locale)[0]

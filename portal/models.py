@@ -1,15 +1,19 @@
 """Imports every model so Alembic and ``create_all`` see the whole schema."""
 
+from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.auth.models import Role, User
+from portal.imports.models import ImportBatch
 from portal.mail.models import OutboundMessage
 from portal.residents.models import Household, Resident
 from portal.services.models import Department, Service, UsageEvent
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "Department",
     "Household",
+    "ImportBatch",
     "OutboundMessage",
     "Resident",
     "Role",

@@ -50,6 +50,54 @@ def can_view_audit_log(user: User) -> bool:
     return _signed_in(user) and user.role == Role.ADMIN
 
 
+@permission
+def can_manage_services(user: User) -> bool:
+    """Departments and the service catalogue."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_view_residents(user: User) -> bool:
+    """Individual resident records (officials see aggregates only)."""
+    return _signed_in(user) and user.role in (Role.STAFF, Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_view_all_usage(user: User) -> bool:
+    """Usage of every department's services; staff see their own department's."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_record_usage(user: User, service=None) -> bool:
+    """Record a use on a resident's behalf (counter, phone ...), for ``service``."""
+    if not can_view_residents(user):
+        return False
+    if service is None or user.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    return service.department_id == user.department_id
+
+
+@permission
+def can_link_accounts(user: User) -> bool:
+    return can_view_residents(user)
+
+
+@permission
+def can_merge_residents(user: User) -> bool:
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_import_data(user: User) -> bool:
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_manage_api_tokens(user: User) -> bool:
+    return _signed_in(user) and user.role == Role.ADMIN
+
+
 def permission_required(check: Permission) -> Callable:
     """Sign-in first (redirect to login), then ``check(current_user)`` or 403."""
 

@@ -35,3 +35,24 @@ def is_eligible(rule: dict[str, Any] | None, *, year: int, birth_year: int | Non
         if not any(b is not None and 0 <= year - b < limit for b in household_birth_years):
             return False
     return True
+
+
+def describe(rule: dict[str, Any] | None) -> list[str]:
+    """The rule in words, in the reader's language (one line per condition)."""
+    from flask_babel import gettext as _
+
+    if not rule:
+        return []
+    lines = []
+    low, high = rule.get("min_age"), rule.get("max_age")
+    if low is not None and high is not None:
+        lines.append(_("Aged %(low)s to %(high)s", low=low, high=high))
+    elif low is not None:
+        lines.append(_("Aged %(low)s or over", low=low))
+    elif high is not None:
+        lines.append(_("Aged %(high)s or under", high=high))
+    if rule.get("child_under") is not None:
+        lines.append(_("Households with a child under %(n)s", n=rule["child_under"]))
+    if rule.get("districts"):
+        lines.append(_("Living in: %(districts)s", districts=", ".join(rule["districts"])))
+    return lines

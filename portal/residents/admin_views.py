@@ -1,0 +1,184 @@
+"""Console: resident records, the 360° view, counter entry, linking and merging."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.audit.recording import record
+from portal.auth.accounts import find_by_email
+from portal.extensions import db
+from portal.forms import filter_values
+from portal.permissions import (
+    can_link_accounts,
+    can_merge_residents,
+    can_record_usage,
+    can_view_residents,
+    permission_required,
+)
+from portal.residents import admin_bp, operations, records
+from portal.residents.forms import (
+    LinkAccountForm,
+    MergeForm,
+    ResidentSearchForm,
+    TimelineFilterForm,
+    UsageEntryForm,
+)
+from portal.residents.models import Resident
+from portal.services.models import Service
+from portal.services.scope import scope_services
+from portal.services.usage import UsageError, record_usage
+from portal.timeutil import local_zone, utcnow
+
+
+@admin_bp.get("/")
+@permission_required(can_view_residents)
+def residents():
+    form = ResidentSearchForm(request.args)
+    wanted = filter_values(form)
+    stmt = records.search_residents(wanted.get("q"), wanted.get("district"))
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("residents/admin/list.html", form=form, page=page,
+                           searched=bool(wanted.get("q") or wanted.get("district")))
+
+
+def _visible_services():
+    return db.session.scalars(scope_services(
+        select(Service).where(Service.active.is_(True)).order_by(Service.slug),
+        current_user)).all()
+
+
+def _load(resident_id: int) -> Resident:
+    resident = db.get_or_404(Resident, resident_id)
+    if resident.anonymised_at is not None:
+        abort(404)
+    return resident
+
+
+@admin_bp.get("/<int:resident_id>")
+@permission_required(can_view_residents)
+def resident(resident_id: int):
+    resident = _load(resident_id)
+    services = _visible_services()
+    filters = TimelineFilterForm(request.args, services=services)
+    wanted = filter_values(filters)
+    events = db.paginate(records.timeline(resident, viewer=current_user,
+                                          service_id=wanted.get("service") or None,
+                                          channel=wanted.get("channel") or None),
+                         per_page=30, error_out=False)
+    page = render_template(
+        "residents/admin/resident.html", resident=resident, filters=filters, events=events,
+        uses=records.services_used(resident, viewer=current_user),
+        household=records.household_members(resident),
+        entry_form=_entry_form(services), link_form=LinkAccountForm(), merge_form=MergeForm())
+    record("resident.view", actor=current_user, target=resident,
+           summary="Viewed resident record", data={"page": events.page})
+    db.session.commit()  # after rendering: committing first would expire what the page shows
+    return page
+
+
+def _entry_form(services, formdata=None) -> UsageEntryForm:
+    form = UsageEntryForm(formdata=formdata, services=services)
+    if formdata is None and services:
+        form.service_id.data = services[0].id
+    return form
+
+
+@admin_bp.post("/<int:resident_id>/usage")
+@permission_required(can_record_usage)
+def record_use(resident_id: int):
+    resident = _load(resident_id)
+    services = _visible_services()
+    form = _entry_form(services, formdata=request.form)
+    if form.validate_on_submit():
+        service = db.session.get(Service, form.service_id.data)
+        if service is None or not can_record_usage(current_user, service):
+            abort(403)
+        moment = form.occurred_at.data
+        occurred_at = moment.replace(tzinfo=local_zone()) if moment else utcnow()
+        try:
+            record_usage(actor=current_user, resident=resident, service=service,
+                         kind=form.kind.data, channel=form.channel.data,
+                         occurred_at=occurred_at, note=form.note.data)
+        except UsageError as error:
+            form[error.field].errors.append(_("This time is in the future.")
+                                            if error.field == "occurred_at" else error.message)
+        else:
+            db.session.commit()
+            flash(_("Recorded: %(service)s for %(name)s.", service=service.name,
+                    name=resident.full_name), "success")
+            return redirect(url_for("residents_admin.resident", resident_id=resident.id))
+    flash(_("The use was not recorded. Please correct the form below."), "error")
+    return _render_with(resident, services, entry_form=form)
+
+
+def _render_with(resident: Resident, services, **forms):
+    filters = TimelineFilterForm(formdata=None, services=services)
+    events = db.paginate(records.timeline(resident, viewer=current_user), per_page=30,
+                         error_out=False)
+    context = {"entry_form": _entry_form(services), "link_form": LinkAccountForm(),
+               "merge_form": MergeForm(), **forms}
+    return render_template(
+        "residents/admin/resident.html", resident=resident, filters=filters, events=events,
+        uses=records.services_used(resident, viewer=current_user),
+        household=records.household_members(resident), **context), 400
+
+
+@admin_bp.post("/<int:resident_id>/link")
+@permission_required(can_link_accounts)
+def link(resident_id: int):
+    resident = _load(resident_id)
+    form = LinkAccountForm()
+    if form.validate_on_submit():
+        user = find_by_email(form.email.data)
+        if user is None:
+            form.email.errors.append(_("No account uses this e-mail address."))
+        else:
+            try:
+                operations.link_account(actor=current_user, resident=resident, user=user)
+            except operations.ResidentError as error:
+                form.email.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash(_("The account %(email)s is now linked to this record.",
+                        email=user.email), "success")
+                return redirect(url_for("residents_admin.resident", resident_id=resident.id))
+    return _render_with(resident, _visible_services(), link_form=form)
+
+
+@admin_bp.post("/<int:resident_id>/merge")
+@permission_required(can_merge_residents)
+def merge(resident_id: int):
+    resident = _load(resident_id)
+    form = MergeForm()
+    if form.validate_on_submit():
+        key = form.other.data.strip()
+        other = db.session.scalar(select(Resident).where(
+            (Resident.external_id == key) | (Resident.id == (int(key) if key.isdigit() else -1)))
+            .where(Resident.anonymised_at.is_(None)))
+        if other is None:
+            form.other.errors.append(_("No resident record matches %(key)s.", key=key))
+        else:
+            try:
+                operations.merge(actor=current_user, keep=resident, drop=other)
+            except operations.ResidentError as error:
+                form.other.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash(_("The duplicate record has been merged into this one."), "success")
+                return redirect(url_for("residents_admin.resident", resident_id=resident.id))
+    return _render_with(resident, _visible_services(), merge_form=form)
+
+
+def _age(birth_year: int | None) -> int | None:
+    return None if birth_year is None else datetime.now(local_zone()).year - birth_year
+
+
+@admin_bp.app_template_filter("age")
+def age_filter(birth_year: int | None) -> str:
+    age = _age(birth_year)
+    return "" if age is None else str(age)

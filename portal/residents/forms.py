@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SearchField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from portal.auth import passwords
+from portal.forms import LocaleField, options
+from portal.residents.operations import CONTACT_CHANNELS
+from portal.services.forms import MultiCheckboxField
+from portal.services.usage import CHANNEL_LABELS
+from portal.timeutil import local_today
+
+CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
+
+
+def district_choices(blank):
+    return options([("", blank), *((d, d) for d in current_app.config["DISTRICTS"])])
+
+
+class ProfileForm(FlaskForm):
+    family_name = StringField(_l("Family name"), validators=[Optional(), Length(max=80)],
+                              render_kw={"autocomplete": "family-name"})
+    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=80)],
+                             render_kw={"autocomplete": "given-name"})
+    family_name_kana = StringField(_l("Family name (kana)"),
+                                   validators=[Optional(), Length(max=120)])
+    given_name_kana = StringField(_l("Given name (kana)"),
+                                  validators=[Optional(), Length(max=120)])
+    name_latin = StringField(_l("Name in Latin letters"), validators=[Optional(), Length(max=160)])
+    email = EmailField(_l("Contact e-mail"), validators=[
+        Optional(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"})
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=40)],
+                     render_kw={"autocomplete": "tel"})
+    district = SelectField(_l("District"), validators=[Optional()])
+    birth_year = IntegerField(_l("Year of birth"), validators=[Optional()],
+                              render_kw={"inputmode": "numeric"})
+    preferred_locale = LocaleField(_l("Language for letters and e-mails from the city"))
+    preferred_channels = MultiCheckboxField(_l("How the city may contact you"),
+                                            validators=[Optional()])
+    consent_outreach = BooleanField(
+        _l("The city may contact me with offers and reminders about services"),
+        description=_l("For example a reminder before a health check-up you are eligible "
+                       "for. You can withdraw this at any time."))
+    consent_profiling = BooleanField(
+        _l("The city may use my service use to see how well services work for me"),
+        description=_l("Staff then see an engagement score per service and can reach out "
+                       "when something is not going well. Without this, no score is kept."))
+    do_not_contact = BooleanField(
+        _l("Do not contact me at all"),
+        description=_l("Overrides everything above, except legally required notices."))
+    submit = SubmitField(_l("Save profile"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = district_choices(_l("— not set —"))
+        self.preferred_channels.choices = options(
+            (c, CONTACT_LABELS[c]) for c in CONTACT_CHANNELS)
+
+    def validate_birth_year(self, field):
+        if field.data is not None and not 1900 <= field.data <= local_today().year:
+            raise ValidationError(_l("Enter a year between 1900 and this year."))
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in (
+            "family_name", "given_name", "family_name_kana", "given_name_kana", "name_latin",
+            "email", "phone", "district", "birth_year", "preferred_locale",
+            "preferred_channels", "consent_outreach", "consent_profiling", "do_not_contact")}
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    understood = BooleanField(_l("I understand that this cannot be undone"),
+                              validators=[InputRequired(message=_l(
+                                  "Please confirm that you understand."))])
+    submit = SubmitField(_l("Delete my account and personal data"))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._user = user
+
+    def validate_password(self, field):
+        if not passwords.verify_password(self._user.password_hash, field.data or ""):
+            raise ValidationError(_l("Your password is not correct."))
+
+
+class ResidentSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Name, kana, external id, e-mail or phone"),
+                    validators=[Optional(), Length(max=100)])
+    district = SelectField(_l("District"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = district_choices(_l("All districts"))
+
+
+class TimelineFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    service = SelectField(_l("Service"), coerce=int, validators=[Optional()])
+    channel = SelectField(_l("Channel"), validators=[Optional()])
+
+    def __init__(self, *args, services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service.choices = options([(0, _l("All services")),
+                                        *((s.id, s.name) for s in services)])
+        self.channel.choices = options([("", _l("All channels")), *CHANNEL_LABELS.items()])
+
+
+class UsageEntryForm(FlaskForm):
+    service_id = SelectField(_l("Service"), coerce=int, validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), validators=[DataRequired()], default="counter")
+    kind = StringField(_l("Kind of use"), validators=[Optional(), Length(max=40)],
+                       description=_l("For example: loan, booking, consultation. "
+                                      "Empty means a general use."))
+    occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()],
+                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     description=_l("Empty means now."))
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Record use"))
+
+    def __init__(self, *args, services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service_id.choices = options((s.id, s.name) for s in services)
+        self.channel.choices = options(CHANNEL_LABELS.items())
+
+
+class LinkAccountForm(FlaskForm):
+    email = EmailField(_l("E-mail address of the resident's account"), validators=[
+        DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
+    submit = SubmitField(_l("Link account"))
+
+
+class MergeForm(FlaskForm):
+    other = StringField(_l("Duplicate record (number or external id)"),
+                        validators=[DataRequired(), Length(max=64)],
+                        description=_l("Its usage history moves to this record; then it is "
+                                       "deleted."))
+    submit = SubmitField(_l("Merge into this record"))
+
+

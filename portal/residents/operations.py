@@ -1,0 +1,161 @@
+"""Changing resident records: profile and preferences, erasure at the resident's
+request, linking an account to the register, merging duplicates. Every change is
+audited; the caller commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, or_, select, update
+
+from portal.audit.models import AuditEntry
+from portal.audit.recording import record
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.mail.models import OutboundMessage
+from portal.residents.models import Resident
+from portal.services.models import UsageEvent
+from portal.timeutil import utcnow
+
+PROFILE_FIELDS = (
+    "family_name", "given_name", "family_name_kana", "given_name_kana", "name_latin", "email",
+    "phone", "district", "birth_year", "preferred_locale", "preferred_channels",
+    "consent_outreach", "consent_profiling", "do_not_contact",
+)
+CONSENT_FIELDS = ("consent_outreach", "consent_profiling", "do_not_contact")
+CONTACT_CHANNELS = ("email", "letter", "phone")
+
+
+class ResidentError(ValueError):
+    """A request that cannot be carried out; ``str(error)`` is safe to show."""
+
+
+def update_profile(*, actor: User, resident: Resident, values: dict[str, Any]) -> list[str]:
+    """Apply the given fields; audit which changed (consents with old and new value)."""
+    changed, consents = [], {}
+    for field in PROFILE_FIELDS:
+        if field not in values:
+            continue
+        value = values[field]
+        if isinstance(value, str):
+            value = value.strip() or (None if field in ("email", "phone", "district") else "")
+        if getattr(resident, field) != value:
+            if field in CONSENT_FIELDS:
+                consents[field] = [getattr(resident, field), value]
+            setattr(resident, field, value)
+            changed.append(field)
+    if changed:
+        db.session.flush()
+        record("resident.update", actor=actor, target=resident,
+               summary=f"Changed {', '.join(changed)}",
+               data={"fields": changed, "consents": consents or None})
+    return changed
+
+
+def erase(*, resident: Resident, user: User | None) -> None:
+    """Delete the account and erase the resident's personal data.
+
+    What stays, for statistics only: the anonymised record (district, birth decade)
+    and its usage events without notes. The audit log keeps its entries but loses the
+    e-mail address; messages to the resident are deleted.
+    """
+    email_addresses = {a for a in (resident.email, user.email if user else None) if a}
+    resident_id = resident.id
+    resident.family_name = resident.given_name = ""
+    resident.family_name_kana = resident.given_name_kana = resident.name_latin = ""
+    resident.email = resident.phone = resident.external_id = None
+    resident.birth_year = resident.birth_year // 10 * 10 if resident.birth_year else None
+    resident.household_id = None
+    resident.preferred_channels = []
+    resident.consent_outreach = resident.consent_profiling = False
+    resident.do_not_contact = True
+    resident.user_id = None
+    resident.anonymised_at = utcnow()
+    db.session.execute(update(UsageEvent).where(UsageEvent.resident_id == resident_id)
+                       .values(note=None))
+    if email_addresses:
+        db.session.execute(delete(OutboundMessage).where(
+            OutboundMessage.to_address.in_(email_addresses)))
+    if user is not None:
+        db.session.execute(delete(OutboundMessage).where(OutboundMessage.user_id == user.id))
+        db.session.execute(update(AuditEntry).where(AuditEntry.actor_id == user.id)
+                           .values(actor_label="(deleted account)"))
+        # failed sign-ins keep the address they were tried with in their data
+        for entry in db.session.scalars(select(AuditEntry).where(
+                AuditEntry.action == "auth.login_failed",
+                or_(AuditEntry.target_id == str(user.id), AuditEntry.target_id.is_(None)))):
+            if entry.data and entry.data.get("email") in email_addresses:
+                entry.data = {"email": "(deleted)"}
+        db.session.delete(user)
+    db.session.flush()
+    record("resident.erase", actor=None, target=("residents", resident_id),
+           summary="Account deleted and personal data erased at the resident's request")
+
+
+def link_account(*, actor: User, resident: Resident, user: User) -> Resident:
+    """Attach a resident's login to this register record. A self-registered record
+    of the same account is merged into it (the resident's own preferences win)."""
+    if resident.anonymised_at is not None:
+        raise ResidentError(_("This record was erased at the resident's request."))
+    if user.role != Role.RESIDENT:
+        raise ResidentError(_("Only resident accounts can be linked to a resident record."))
+    if resident.user_id == user.id:
+        raise ResidentError(_("This account is already linked to this record."))
+    if resident.user_id is not None:
+        raise ResidentError(_("This record is already linked to another account."))
+    current = db.session.scalar(select(Resident).where(Resident.user_id == user.id))
+    if current is not None and current.external_id is not None:
+        raise ResidentError(_("This account is already linked to register record %(id)s.",
+                              id=current.external_id))
+    if current is not None:
+        _merge(actor=actor, keep=resident, drop=current, prefer_dropped_preferences=True)
+    resident.user_id = user.id
+    db.session.flush()
+    record("resident.link", actor=actor, target=resident,
+           summary=f"Linked account {user.id} to register record {resident.external_id}",
+           data={"user_id": user.id, "merged_record": current.id if current else None})
+    return resident
+
+
+def merge(*, actor: User, keep: Resident, drop: Resident) -> Resident:
+    """Merge the duplicate ``drop`` into ``keep`` and delete ``drop``."""
+    if keep.id == drop.id:
+        raise ResidentError(_("A record cannot be merged with itself."))
+    if keep.anonymised_at is not None or drop.anonymised_at is not None:
+        raise ResidentError(_("This record was erased at the resident's request."))
+    if keep.user_id and drop.user_id:
+        raise ResidentError(_("Both records are linked to accounts; unlink one first."))
+    if keep.external_id and drop.external_id:
+        raise ResidentError(_("Both records come from the municipal register (%(a)s and "
+                              "%(b)s); correct the register instead.",
+                              a=keep.external_id, b=drop.external_id))
+    drop_id = drop.id
+    _merge(actor=actor, keep=keep, drop=drop, prefer_dropped_preferences=False)
+    record("resident.merge", actor=actor, target=keep,
+           summary=f"Merged resident {drop_id} into {keep.id}", data={"merged": drop_id})
+    return keep
+
+
+def _merge(*, actor: User, keep: Resident, drop: Resident,
+           prefer_dropped_preferences: bool) -> None:
+    """Move history and fill gaps; one UPDATE for all the events."""
+    db.session.execute(update(UsageEvent).where(UsageEvent.resident_id == drop.id)
+                       .values(resident_id=keep.id))
+    for field in ("family_name", "given_name", "family_name_kana", "given_name_kana",
+                  "name_latin", "email", "phone", "district", "birth_year", "household_id"):
+        if not getattr(keep, field) and getattr(drop, field):
+            setattr(keep, field, getattr(drop, field))
+    if prefer_dropped_preferences:
+        for field in ("preferred_locale", "preferred_channels", *CONSENT_FIELDS):
+            setattr(keep, field, getattr(drop, field))
+    user_id, external_id = drop.user_id, drop.external_id
+    drop.user_id = None  # free the unique values before the kept record takes them
+    drop.external_id = None
+    db.session.flush()
+    if keep.user_id is None and user_id is not None:
+        keep.user_id = user_id
+    if keep.external_id is None and external_id is not None:
+        keep.external_id = external_id
+    db.session.delete(drop)
+    db.session.flush()

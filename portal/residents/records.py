@@ -1,0 +1,108 @@
+"""Reading resident records: My page, the 360° view, search. Set-based: a page's
+query count does not grow with the resident's history."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, or_, select
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.residents.models import Resident
+from portal.services.eligibility import is_eligible
+from portal.services.models import Service, UsageEvent
+from portal.services.scope import scope_usage
+from portal.timeutil import local_day_start, local_today
+
+HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+
+
+def normalise_query(text: str) -> list[str]:
+    """Search words: NFKC (full-width → half-width digits and letters, half-width kana →
+    full-width), lower-case, hiragana folded to katakana so 'さとう' finds 'サトウ'."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return [word.translate(HIRAGANA_TO_KATAKANA) for word in text.split()]
+
+
+def resident_for_user(user: User) -> Resident | None:
+    return db.session.scalar(select(Resident).where(Resident.user_id == user.id))
+
+
+def search_residents(text: str | None = None, district: str | None = None) -> Select:
+    stmt = select(Resident).where(Resident.anonymised_at.is_(None))
+    if district:
+        stmt = stmt.where(Resident.district == district)
+    for word in normalise_query(text or ""):
+        like = f"%{word}%"
+        columns = (
+            Resident.family_name, Resident.given_name, Resident.family_name_kana,
+            Resident.given_name_kana, Resident.name_latin, Resident.external_id,
+            Resident.email, Resident.phone, Resident.family_name + Resident.given_name,
+            Resident.family_name_kana + Resident.given_name_kana,
+        )
+        stmt = stmt.where(or_(*(func.lower(column).like(like) for column in columns)))
+    return stmt.order_by(Resident.family_name_kana, Resident.given_name_kana, Resident.id)
+
+
+@dataclass(frozen=True)
+class ServiceUse:
+    service: Service
+    last_used: datetime
+    uses_last_year: int
+    uses_total: int
+
+
+def services_used(resident: Resident, viewer: User | None = None) -> list[ServiceUse]:
+    """Every service the resident used, most recent first (one aggregate query)."""
+    year_ago = local_day_start(local_today() - timedelta(days=365))
+    stmt = (select(UsageEvent.service_id, func.max(UsageEvent.occurred_at),
+                   func.count(UsageEvent.id),
+                   func.count(UsageEvent.id).filter(UsageEvent.occurred_at >= year_ago))
+            .where(UsageEvent.resident_id == resident.id).group_by(UsageEvent.service_id))
+    if viewer is not None:
+        stmt = scope_usage(stmt, viewer)
+    rows = db.session.execute(stmt).all()
+    services = {s.id: s for s in db.session.scalars(
+        select(Service).where(Service.id.in_([row[0] for row in rows])))} if rows else {}
+    uses = [ServiceUse(services[sid], last, year, total) for sid, last, total, year in rows]
+    return sorted(uses, key=lambda use: use.last_used, reverse=True)
+
+
+def timeline(resident: Resident, *, viewer: User | None = None, service_id: int | None = None,
+             channel: str | None = None) -> Select:
+    stmt = select(UsageEvent).where(UsageEvent.resident_id == resident.id)
+    if viewer is not None:
+        stmt = scope_usage(stmt, viewer)
+    if service_id:
+        stmt = stmt.where(UsageEvent.service_id == service_id)
+    if channel:
+        stmt = stmt.where(UsageEvent.channel == channel)
+    return stmt.order_by(UsageEvent.occurred_at.desc(), UsageEvent.id.desc())
+
+
+def household_members(resident: Resident) -> list[Resident]:
+    if resident.household_id is None:
+        return []
+    return list(db.session.scalars(
+        select(Resident).where(Resident.household_id == resident.household_id,
+                               Resident.id != resident.id, Resident.anonymised_at.is_(None))
+        .order_by(Resident.birth_year)))
+
+
+def eligible_unused_services(resident: Resident, used_ids: set[int]) -> list[Service]:
+    """Services whose eligibility rule the resident meets and has not used yet:
+    the proactive list. Services without a rule are for everyone and not suggested."""
+    year = local_today().year
+    household_births = [resident.birth_year]
+    if resident.household_id is not None:
+        household_births = list(db.session.scalars(
+            select(Resident.birth_year).where(Resident.household_id == resident.household_id)))
+    services = db.session.scalars(
+        select(Service).where(Service.active.is_(True), Service.eligibility.is_not(None))
+        .order_by(Service.slug)).all()
+    return [s for s in services if s.id not in used_ids and s.eligibility and is_eligible(
+        s.eligibility, year=year, birth_year=resident.birth_year, district=resident.district,
+        household_birth_years=household_births)]
