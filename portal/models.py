@@ -3,6 +3,13 @@
 from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.auth.models import Role, User
+from portal.engagement.models import (
+    EngagementScore,
+    ScoreAggregate,
+    ScoreRun,
+    ScoreSnapshot,
+    ScoringModel,
+)
 from portal.imports.models import ImportBatch
 from portal.mail.models import OutboundMessage
 from portal.residents.models import Household, Resident
@@ -12,11 +19,16 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Department",
+    "EngagementScore",
     "Household",
     "ImportBatch",
     "OutboundMessage",
     "Resident",
     "Role",
+    "ScoreAggregate",
+    "ScoreRun",
+    "ScoreSnapshot",
+    "ScoringModel",
     "Service",
     "UsageEvent",
     "User",

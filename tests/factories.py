@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -26,6 +26,7 @@ def resident(**values) -> Resident:
     values.setdefault("district", "中央")
     values.setdefault("birth_year", 1980)
     values.setdefault("consent_profiling", True)
+    values.setdefault("created_at", datetime(2020, 1, 1, tzinfo=UTC))
     item = Resident(**values)
     db.session.add(item)
     db.session.flush()

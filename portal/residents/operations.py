@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from portal.audit.models import AuditEntry
 from portal.audit.recording import record
 from portal.auth.models import Role, User
+from portal.engagement.scoring import forget_resident
 from portal.extensions import db
 from portal.mail.models import OutboundMessage
 from portal.residents.models import Resident
@@ -47,6 +48,8 @@ def update_profile(*, actor: User, resident: Resident, values: dict[str, Any]) -
             changed.append(field)
     if changed:
         db.session.flush()
+        if consents.get("consent_profiling") == [True, False]:
+            forget_resident(resident.id)  # no scores without consent, old ones included
         record("resident.update", actor=actor, target=resident,
                summary=f"Changed {', '.join(changed)}",
                data={"fields": changed, "consents": consents or None})
@@ -74,6 +77,7 @@ def erase(*, resident: Resident, user: User | None) -> None:
     resident.anonymised_at = utcnow()
     db.session.execute(update(UsageEvent).where(UsageEvent.resident_id == resident_id)
                        .values(note=None))
+    forget_resident(resident_id)
     if email_addresses:
         db.session.execute(delete(OutboundMessage).where(
             OutboundMessage.to_address.in_(email_addresses)))

@@ -1,0 +1,89 @@
+"""The engagement model in plain Python: the reference the SQL recompute is tested
+against, and the source of every score's explanation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from portal.engagement.models import MEASURES, EngagementScore
+
+MEASURE_LABELS = {
+    "recency": _l("Recency"),
+    "frequency": _l("Frequency"),
+    "satisfaction": _l("Satisfaction"),
+    "friction": _l("Friction"),
+}
+BAND_LABELS = {"red": _l("At risk"), "yellow": _l("Watch"), "green": _l("Healthy")}
+TREND_LABELS = {"up": _l("rising"), "down": _l("falling"), "same": _l("steady"),
+                "new": _l("new")}
+
+
+def recency(days_since: float, interval: float) -> float:
+    """100 at or under one interval since the last use, 0 at three, linear between."""
+    if days_since <= interval:
+        return 100.0
+    if days_since >= 3 * interval:
+        return 0.0
+    return 100.0 * (3 * interval - days_since) / (2 * interval)
+
+
+def window_days(interval: int) -> int:
+    return max(90, interval)
+
+
+def frequency(uses: int, interval: float, window: float) -> float:
+    """Uses in the window against the expected count (window / interval), ≤ 100."""
+    return min(100.0, 100.0 * uses * interval / window)
+
+
+def weighted_mean(measures: dict[str, float | None], weights: dict[str, int]) -> float | None:
+    """Mean of the present measures; a missing one's weight is shared out in
+    proportion (no silent zeros). None when no present measure has weight."""
+    present = {m: v for m, v in measures.items() if v is not None}
+    total = sum(weights[m] for m in present)
+    if total == 0:
+        return None
+    return sum(weights[m] * v for m, v in present.items()) / total
+
+
+def band(score: float, red_below: float, green_from: float) -> str:
+    if score < red_below:
+        return "red"
+    if score < green_from:
+        return "yellow"
+    return "green"
+
+
+@dataclass(frozen=True)
+class MeasureLine:
+    name: str
+    label: str
+    value: float | None
+    weight: int
+    share: float  # the weight's share of the score after missing measures are shared out
+    points: float  # what it contributes to the score
+
+
+@dataclass(frozen=True)
+class Explanation:
+    lines: list[MeasureLine]
+    weakest: str | None  # the present measure that costs the most points
+
+
+def explain(score: EngagementScore) -> Explanation:
+    model = score.model
+    weights = model.weights()
+    values = {m: getattr(score, m) for m in MEASURES}
+    present_weight = sum(weights[m] for m in MEASURES if values[m] is not None)
+    lines, losses = [], {}
+    for m in MEASURES:
+        value = values[m]
+        share = weights[m] / present_weight if value is not None and present_weight else 0.0
+        lines.append(MeasureLine(m, str(MEASURE_LABELS[m]), value, weights[m], share,
+                                 share * value if value is not None else 0.0))
+        if value is not None and weights[m]:
+            losses[m] = share * (100.0 - value)
+    weakest = max(losses, key=losses.get) if losses and max(losses.values()) > 0 else None
+    return Explanation(lines, weakest)
