@@ -51,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.api import admin_views as api_admin_views
     from portal.api import views as api_views
     from portal.auth import views as auth_views
+    from portal.engagement import views as engagement_views
     from portal.imports import views as import_views
     from portal.main import views as main_views
     from portal.residents import admin_views as residents_admin_views
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(residents_views.bp, url_prefix="/my")
     app.register_blueprint(admin_views.bp, url_prefix="/admin")
     app.register_blueprint(services_admin_views.admin_bp, url_prefix="/admin")
+    app.register_blueprint(engagement_views.admin_bp, url_prefix="/admin")
     app.register_blueprint(residents_admin_views.admin_bp, url_prefix="/admin/residents")
     app.register_blueprint(import_views.bp, url_prefix="/admin/imports")
     app.register_blueprint(api_admin_views.admin_bp, url_prefix="/admin/api-tokens")
@@ -82,12 +84,18 @@ def register_template_helpers(app: Flask) -> None:
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
+    from portal.engagement.explain import BAND_LABELS, MEASURE_LABELS, TREND_LABELS
     from portal.services.eligibility import describe
     from portal.services.usage import CHANNEL_LABELS
 
+    def empty_form() -> EmptyForm:
+        # never reads the request body: pages such as the 413 page render it too
+        return EmptyForm(formdata=None)
+
     app.jinja_env.globals.update(can=can, localized=localized, localized_pair=localized_pair,
-                                 empty_form=EmptyForm, describe_rule=describe,
-                                 CHANNEL_LABELS=CHANNEL_LABELS)
+                                 empty_form=empty_form, describe_rule=describe,
+                                 CHANNEL_LABELS=CHANNEL_LABELS, BAND_LABELS=BAND_LABELS,
+                                 TREND_LABELS=TREND_LABELS, MEASURE_LABELS=MEASURE_LABELS)
 
     @app.context_processor
     def municipality():

@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_babel import force_locale
 
 from portal.config import PROJECT_ROOT
+from portal.timeutil import local_today
 
 
 def main() -> None:
@@ -33,6 +34,12 @@ def register(app: Flask) -> None:
     app.cli.add_command(translate)
     app.cli.add_command(outbox)
     app.cli.add_command(worker_command)
+    from portal.engagement.cli import scores_group
+
+    app.cli.add_command(scores_group)
+    from portal.imports.cli import import_group
+
+    app.cli.add_command(import_group)
 
 
 @click.command("seed")
@@ -58,6 +65,7 @@ def seed_command() -> None:
 def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -> None:
     """Generate a synthetic municipality: residents, households, staff and usage events."""
     from portal.demo import generator
+    from portal.engagement.scoring import history_days, recompute
     from portal.extensions import db
 
     if not current_app.config["DEMO_ALLOWED"]:
@@ -78,6 +86,14 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
         click.echo(f"Created {summary['residents']} residents in {summary['households']} "
                    f"households with {summary['events']} usage events over {months} months "
                    f"in {time.perf_counter() - started:.1f} s.")
+        started = time.perf_counter()
+        days = history_days(months, local_today())
+        with click.progressbar(days, label="Engagement scores, month by month",
+                               file=sys.stderr) as bar:
+            for day in bar:
+                recompute(day)
+                db.session.commit()
+        click.echo(f"Scored {len(days)} days of history in {time.perf_counter() - started:.1f} s.")
     click.echo(generator.logins_text())
 
 
@@ -170,31 +186,50 @@ def outbox_send() -> None:
 
 @click.command("worker")
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 3600),
-              help="Without Redis: seconds between two rounds of periodic work.")
-@click.option("--burst", is_flag=True, help="Process what is waiting, then exit.")
+              help="Seconds between two looks for periodic work.")
+@click.option("--burst", is_flag=True, help="Do what is due now, then exit.")
 @with_appcontext
 def worker_command(interval: int, burst: bool) -> None:
-    """Run the job worker: RQ on Redis when PORTAL_REDIS_URL is set, else an embedded loop."""
-    from portal.jobs import job_path, run_job
-    from portal.mail.outbox import send_due_messages
+    """Run the job worker and the periodic work (outbox sweep, daily recompute).
 
-    app = current_app
+    With PORTAL_REDIS_URL: an RQ worker, plus a thread that queues periodic jobs
+    (claimed in Redis, so several workers queue each one once). Without: a loop that
+    runs them in this process."""
+    import threading
+
+    from portal import periodic
+    from portal.jobs import resolve, run_job
+
+    app = current_app._get_current_object()
     if app.config["REDIS_URL"]:
         from redis import Redis
         from rq import Queue, Worker
 
         connection = Redis.from_url(app.config["REDIS_URL"])
         queue = Queue(app.config["RQ_QUEUE"], connection=connection)
+        claims = periodic.RedisClaims(connection)
+
+        def queue_job(path: str) -> None:
+            queue.enqueue(run_job, path, (), {})
+
+        def schedule() -> None:
+            while True:
+                periodic.run_due(app, claims, queue_job)
+                time.sleep(interval)
+
+        periodic.run_due(app, claims, queue_job)
+        if not burst:
+            threading.Thread(target=schedule, daemon=True, name="periodic").start()
         click.echo(f"RQ worker on queue {queue.name!r}")
-        # a sweep at start: mail queued while no worker ran, or whose retry job was lost
-        queue.enqueue(run_job, job_path(send_due_messages), (), {})
         Worker([queue], connection=connection).work(burst=burst, with_scheduler=not burst)
         return
-    click.echo(f"Embedded worker: sending due e-mail every {interval} s (Ctrl+C to stop)")
+
+    claims = periodic.MemoryClaims()
+    click.echo(f"Embedded worker: periodic work every {interval} s (Ctrl+C to stop)")
     while True:
-        counts = send_due_messages()
-        if any(counts.values()):
-            click.echo(f"outbox: {counts}")
+        started = periodic.run_due(app, claims, lambda path: resolve(path)())
+        if started:
+            click.echo(f"ran: {', '.join(started)}")
         if burst:
             return
         time.sleep(interval)

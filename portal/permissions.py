@@ -98,6 +98,23 @@ def can_manage_api_tokens(user: User) -> bool:
     return _signed_in(user) and user.role == Role.ADMIN
 
 
+@permission
+def can_view_engagement(user: User, service=None) -> bool:
+    """Engagement figures: staff for their department's services; managers, admins and
+    officials for all (officials: aggregates only, see ``can_view_residents``)."""
+    if not can_access_console(user):
+        return False
+    if service is None or user.role != Role.STAFF:
+        return True
+    return service.department_id == user.department_id
+
+
+@permission
+def can_manage_scoring(user: User) -> bool:
+    """Weights and band edges, and starting a recompute."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
 def permission_required(check: Permission) -> Callable:
     """Sign-in first (redirect to login), then ``check(current_user)`` or 403."""
 

@@ -81,6 +81,22 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/residents/{resident_id}/usage", only(RECORDS, 400)),
     ("POST", "/admin/residents/{resident_id}/link", only(RECORDS, 400)),
     ("POST", "/admin/residents/{resident_id}/merge", only(MANAGERS, 400)),
+    ("GET", "/admin/services/library-loans/engagement", CONSOLE),  # staff: own department
+    ("GET", "/admin/services/cancer-screening/engagement",
+     {**CONSOLE, "staff": 403}),  # another department's service
+    ("GET", "/admin/services/library-loans/engagement.csv", RECORDS),
+    ("GET", "/admin/engagement/equity", CONSOLE),
+    ("GET", "/admin/engagement/model", MANAGERS),
+    ("POST", "/admin/engagement/model", MANAGERS),  # empty form: shown again with errors
+    ("GET", "/admin/services/library-loans/scoring", MANAGERS),
+    ("POST", "/admin/services/library-loans/scoring", MANAGERS),
+    ("POST", "/admin/engagement/recompute", only(MANAGERS, 302)),
+    ("GET", "/admin/imports/", MANAGERS),
+    ("POST", "/admin/imports/", MANAGERS),  # no file: shown again with errors
+    ("GET", "/admin/imports/999999", only(MANAGERS, 404)),
+    ("GET", "/admin/imports/999999/report.csv", only(MANAGERS, 404)),
+    ("POST", "/admin/imports/999999/confirm", only(MANAGERS, 404)),
+    ("POST", "/admin/imports/999999/discard", only(MANAGERS, 404)),
     ("GET", "/admin/api-tokens/", ADMIN_ONLY),
     ("GET", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/new", ADMIN_ONLY),
@@ -131,7 +147,7 @@ def pattern(path: str) -> str:
 
     path = re.sub(r"<[^>]+>|\{[^}]+\}", "*", path)
     path = re.sub(r"/\d+(?=/|$)", "/*", path)
-    for fixed in ("library-loans", "library"):
+    for fixed in ("library-loans", "cancer-screening", "library"):
         path = path.replace(f"/{fixed}/", "/*/").removesuffix(f"/{fixed}") + (
             "/*" if path.endswith(f"/{fixed}") else "")
     return path

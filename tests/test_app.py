@@ -182,3 +182,15 @@ def test_pagination_ignores_stray_query_arguments(admin_client, make_user, catal
     pagination = html.split('class="pagination"', 1)[1].split("</nav>", 1)[0]
     assert 'href="/admin/accounts?role=staff&amp;page=2"' in pagination
     assert "_anchor" not in pagination and "endpoint" not in pagination
+
+
+def test_oversized_body_gets_413_for_signed_in_users_too(app, resident_client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = resident_client.post("/account/settings", data={"display_name": "x" * 4096},
+                                        headers={"Accept-Language": "en"})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413
+    assert "Sign out" in response.get_data(as_text=True)

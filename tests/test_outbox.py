@@ -145,7 +145,7 @@ def test_embedded_worker_sends_due_mail_in_burst_mode(runner):
     db.session.commit()
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
-    assert "Embedded worker" in result.output and "'sent': 2" in result.output
+    assert "Embedded worker" in result.output and "ran: outbox, scores" in result.output
     assert db.session.scalar(select(func.count()).select_from(OutboundMessage).where(
         OutboundMessage.status == MessageStatus.SENT)) == 2
 

@@ -38,7 +38,8 @@ def use(who, slug, *, days_before_end: float, count: int = 1, spacing: float = 1
 
 
 def score_of(who, slug) -> EngagementScore | None:
-    return db.session.get(EngagementScore, (who.id, factories.service(slug).id))
+    return db.session.get(EngagementScore, {"resident_id": who.id,
+                                            "service_id": factories.service(slug).id})
 
 
 def set_interval(slug: str, days: int) -> None:
@@ -237,13 +238,19 @@ def test_aggregates_add_up(catalogue):
         sum(1 for r in rows if r.band == b) for b in ("red", "yellow", "green"))
     assert sum(total.histogram) == len(rows)
     assert total.mean == pytest.approx(sum(r.score for r in rows) / len(rows))
-    ordered = sorted(r.score for r in rows)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    assert total.median == pytest.approx(median)
     per_service = db.session.scalars(select(ScoreAggregate).where(
         ScoreAggregate.as_of == DAY, ScoreAggregate.scope == "service")).all()
     assert sum(a.scores for a in per_service) == total.scores
+    for aggregate in per_service:
+        ordered = sorted(r.score for r in rows if r.service_id == aggregate.scope_id)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else \
+            (ordered[middle - 1] + ordered[middle]) / 2
+        assert aggregate.median == pytest.approx(median)
+        assert aggregate.residents == len(ordered)
+    assert total.residents == len({r.resident_id for r in rows})
+    at_risk = {r.resident_id for r in rows if r.band == "red"}
+    assert total.at_risk_residents == len(at_risk)
     assert total.active_90 == len({e.resident_id for e in db.session.scalars(
         select(UsageEvent)) if END - timedelta(days=90) <= e.occurred_at < END})
 
@@ -308,11 +315,11 @@ def test_every_score_explains_itself(catalogue):
 def test_scoring_model_validation(users, catalogue):
     admin = users["manager"]
     for values, message in [
-        (dict(recency=-1, frequency=35, friction=10), "cannot be negative"),
-        (dict(), "At least one weight"),
-        (dict(satisfaction=100), "Give weight to recency"),
-        (dict(recency=50, red_below=80, green_from=60), "Band edges must be ordered"),
-        (dict(recency=50, red_below=0), "Band edges must be ordered"),
+        ({"recency": -1, "frequency": 35, "friction": 10}, "cannot be negative"),
+        ({}, "At least one weight"),
+        ({"satisfaction": 100}, "Give weight to recency"),
+        ({"recency": 50, "red_below": 80, "green_from": 60}, "Band edges must be ordered"),
+        ({"recency": 50, "red_below": 0}, "Band edges must be ordered"),
     ]:
         with pytest.raises(weights.ModelError, match=message):
             model_for("library-loans", admin, **values)

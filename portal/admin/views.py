@@ -18,6 +18,7 @@ from portal.admin.forms import (
 from portal.audit.models import AuditEntry
 from portal.auth import accounts
 from portal.auth.models import Role, User
+from portal.engagement import dashboards
 from portal.extensions import db
 from portal.forms import filter_values, options
 from portal.mail.outbox import dispatch
@@ -47,12 +48,14 @@ def home():
         "services": db.session.scalar(
             select(func.count()).select_from(Service).where(Service.active.is_(True))),
     }
+    day, kpis = dashboards.kpis(*dashboards.scope_for(current_user))
     recent = []
     if can_view_audit_log(current_user):
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
-    return render_template("admin/home.html", counts=counts, recent=recent)
+    return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
+                           kpi_day=day)
 
 
 @bp.get("/accounts")

@@ -245,8 +245,9 @@ def generate(*, residents: int, months: int, seed: int,
                 if not is_eligible(service.eligibility, year=year, birth_year=birth_year,
                                    district=district, household_birth_years=births):
                     continue
-                if service.eligibility is None and rng.random() < 0.55:
-                    continue  # open services: not everybody is a potential user
+                if service.eligibility is None and (year - birth_year < 12
+                                                    or rng.random() < 0.55):
+                    continue  # open services: not everybody uses them, young children not
                 event_rows += _events_for(rng, service=service,
                                           department=department_code[service.department_id],
                                           resident_id=resident_id, start=start, end=end,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.auth.models import User
 from portal.db_types import BigIntKey, UTCDateTime
 from portal.extensions import db
+from portal.residents.models import Resident
 from portal.timeutil import utcnow
 
 MEASURES = ("recency", "frequency", "satisfaction", "friction")
@@ -76,19 +77,21 @@ class ScoringModel(db.Model):
 
 class EngagementScore(db.Model):
     """The current score of one resident for one service, with the measures and
-    the inputs behind them, so that it can explain itself."""
+    the inputs behind them, so that it can explain itself.
+
+    Derived data, rewritten by every recompute: no foreign keys (checking three
+    per row would triple the cost of a recompute); ``scoring.forget_resident``
+    removes a resident's rows wherever a resident record is erased or merged.
+    The key starts with the service: rows go in in that order, and lists are per
+    service."""
 
     __tablename__ = "engagement_scores"
-    __table_args__ = (
-        Index("ix_engagement_scores_service_band", "service_id", "band", "score"),
-    )
+    __table_args__ = (Index("ix_engagement_scores_resident_id", "resident_id"),)
 
-    resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
-    service_id: Mapped[int] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     as_of: Mapped[date] = mapped_column(Date)
-    model_id: Mapped[int] = mapped_column(ForeignKey("scoring_models.id"))
+    model_id: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(30))  # "eligible_never_used"
@@ -106,7 +109,10 @@ class EngagementScore(db.Model):
     trend: Mapped[str] = mapped_column(String(10))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    model: Mapped[ScoringModel] = relationship(lazy="joined")
+    model: Mapped[ScoringModel] = relationship(
+        lazy="joined", primaryjoin="foreign(EngagementScore.model_id) == ScoringModel.id")
+    resident: Mapped[Resident] = relationship(
+        primaryjoin="foreign(EngagementScore.resident_id) == Resident.id")
 
     @property
     def expected_uses(self) -> float:
@@ -117,16 +123,16 @@ class ScoreSnapshot(db.Model):
     """A score as it was on one day: the history behind trends and sparklines."""
 
     __tablename__ = "score_snapshots"
-    __table_args__ = (Index("ix_score_snapshots_service_as_of", "service_id", "as_of"),)
+    __table_args__ = (Index("ix_score_snapshots_resident_id", "resident_id"),)
 
-    resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
-    service_id: Mapped[int] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+    # key in the order rows are written (day, then service, then resident), no
+    # foreign keys: see EngagementScore
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     score: Mapped[float] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(10))
-    model_id: Mapped[int] = mapped_column(ForeignKey("scoring_models.id"))
+    model_id: Mapped[int] = mapped_column(Integer)
 
 
 class ScoreAggregate(db.Model):

@@ -40,7 +40,6 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
-    false,
     func,
     insert,
     literal,
@@ -162,12 +161,13 @@ def _snapshot_day(on_or_before: date, before: bool) -> date | None:
         column < on_or_before if before else column <= on_or_before))
 
 
-def weighted_mean(measures: dict, p):
+def weighted_mean(measures: dict, weight):
     """SQL twin of ``explain.weighted_mean``: present measures only, their weights
-    shared out in proportion; NULL when no present measure has weight."""
-    numerator = sum((p.c[f"w_{m}"] * func.coalesce(value, 0.0) for m, value in
+    shared out in proportion; NULL when no present measure has weight. ``weight``
+    maps "w_<measure>" to a column (the parameters' columns)."""
+    numerator = sum((weight[f"w_{m}"] * func.coalesce(value, 0.0) for m, value in
                      measures.items()), start=literal(0.0))
-    denominator = sum((case((value.is_(None), 0), else_=p.c[f"w_{m}"]) for m, value in
+    denominator = sum((case((value.is_(None), 0), else_=weight[f"w_{m}"]) for m, value in
                        measures.items()), start=literal(0))
     return round_float(numerator * 1.0 / func.nullif(denominator, 0), DIGITS)
 
@@ -178,6 +178,8 @@ def _band(score, p):
 
 
 def _trend(score, previous):
+    if previous is None or isinstance(previous, type(null())):
+        return literal(Trend.NEW.value)
     return case((previous.is_(None), Trend.NEW.value),
                 (score - previous >= TREND_STEP, Trend.UP.value),
                 (previous - score >= TREND_STEP, Trend.DOWN.value), else_=Trend.SAME.value)
@@ -187,53 +189,55 @@ def _insert_scores(connection, target: Table, as_of: date, end) -> None:
     e, r, p = UsageEvent.__table__, Resident.__table__, PARAMS
     previous_day = _snapshot_day(as_of, before=True)
     month_ago_day = _snapshot_day(as_of - timedelta(days=30), before=False)
-    prev = ScoreSnapshot.__table__.alias("prev")
-    month = ScoreSnapshot.__table__.alias("month")
     scored = and_(r.c.consent_profiling.is_(true()), r.c.anonymised_at.is_(None))
 
-    # one grouped pass over the events (service first: the index's order)
-    usage = (select(e.c.service_id, e.c.resident_id,
-                    func.max(e.c.occurred_at).label("last_use"),
+    # One grouped pass over the events (service first: the index's order), which
+    # also works out the days since the last use once per group.
+    last_use = func.max(e.c.occurred_at)
+    usage = (select(e.c.service_id, e.c.resident_id, last_use.label("last_use"),
                     func.sum(case((e.c.occurred_at >= p.c.window_start, 1), else_=0))
-                    .label("n_window"))
+                    .label("n_window"),
+                    days_between(literal(end, UTCDateTime), last_use).label("days"))
              .join(p, p.c.service_id == e.c.service_id)
              .where(e.c.occurred_at < end)
              .group_by(e.c.service_id, e.c.resident_id)).subquery("usage")
 
+    # The measures and the score, materialised once: folded into the final query,
+    # every use of the score (band, trend, …) would work it out again.
     interval = cast(p.c.interval_days, Float)
-    days = days_between(literal(end, UTCDateTime), usage.c.last_use)
-    measures = (
-        select(usage.c.resident_id, usage.c.service_id, usage.c.last_use, usage.c.n_window,
-               days.label("days"),
-               case((days <= interval, 100.0), (days >= 3 * interval, 0.0),
-                    else_=100.0 * (3 * interval - days) / (2 * interval)).label("recency"),
-               case((100.0 * usage.c.n_window * interval / p.c.window_days > 100, 100.0),
-                    else_=100.0 * usage.c.n_window * interval / p.c.window_days)
-               .label("frequency"))
-        .join(p, p.c.service_id == usage.c.service_id)
-        .join(r, r.c.id == usage.c.resident_id).where(scored)
-    ).subquery("measures")
-
+    days = usage.c.days
+    recency = case((days <= interval, 100.0), (days >= 3 * interval, 0.0),
+                   else_=100.0 * (3 * interval - days) / (2 * interval))
+    frequency = case((100.0 * usage.c.n_window * interval / p.c.window_days > 100, 100.0),
+                     else_=100.0 * usage.c.n_window * interval / p.c.window_days)
     present = {
-        "recency": measures.c.recency,
-        "frequency": measures.c.frequency,
+        "recency": recency,
+        "frequency": frequency,
         "satisfaction": null(),  # no survey answers yet: the measure is missing
         "friction": literal(100.0),  # no inquiries yet: nothing open, nothing overdue
     }
-    score = weighted_mean(present, p)
-    columns = _score_columns(as_of, p, prev, month, score)
+    measures = (
+        select(usage.c.service_id, usage.c.resident_id, usage.c.last_use, usage.c.n_window,
+               round_float(days, DIGITS).label("days"),
+               round_float(recency, DIGITS).label("recency"),
+               round_float(frequency, DIGITS).label("frequency"),
+               weighted_mean(present, p.c).label("score"))
+        .join(p, p.c.service_id == usage.c.service_id)
+        .join(r, r.c.id == usage.c.resident_id).where(scored)
+    ).cte("measures").prefix_with("MATERIALIZED")
+
+    score = measures.c.score
+    columns = _score_columns(as_of, p, measures, score, previous_day, month_ago_day)
     rows = (select(
         measures.c.resident_id, measures.c.service_id, *columns,
-        literal(None, String).label("reason"),
-        round_float(measures.c.recency, DIGITS).label("recency"),
-        round_float(measures.c.frequency, DIGITS).label("frequency"),
+        literal(None, String).label("reason"), measures.c.recency, measures.c.frequency,
         present["satisfaction"].label("satisfaction"),
         present["friction"].label("friction"), measures.c.last_use.label("last_use_at"),
-        round_float(measures.c.days, DIGITS).label("days_since_last_use"),
+        measures.c.days.label("days_since_last_use"),
         measures.c.n_window.label("uses_in_window"))
         .join(p, p.c.service_id == measures.c.service_id)
-        .where(score.is_not(None)))
-    rows = _with_history(rows, measures, prev, month, previous_day, month_ago_day)
+        .where(score.is_not(None))
+        .order_by(measures.c.service_id, measures.c.resident_id))  # the key's order
     connection.execute(insert(target).from_select(_INSERT_ORDER, rows))
 
     # eligible residents who never used a service with an eligibility rule
@@ -254,11 +258,10 @@ def _insert_scores(connection, target: Table, as_of: date, end) -> None:
         never = branch.subquery("never")
         zero = literal(0.0)
         rows = (select(never.c.resident_id, never.c.service_id,
-                       *_score_columns(as_of, p, prev, month, zero),
+                       *_score_columns(as_of, p, never, zero, previous_day, month_ago_day),
                        literal(NEVER_USED).label("reason"), null(), null(), null(), null(),
                        null(), null(), literal(0).label("uses_in_window"))
                 .join(p, p.c.service_id == never.c.service_id))
-        rows = _with_history(rows, never, prev, month, previous_day, month_ago_day)
         connection.execute(insert(target).from_select(_INSERT_ORDER, rows))
 
 
@@ -270,22 +273,25 @@ _INSERT_ORDER = [
 ]
 
 
-def _score_columns(as_of, p, prev, month, score):
+def _score_columns(as_of, p, source, score, previous_day, month_ago_day):
+    previous = _snapshot_score(source, previous_day)
     return [literal(as_of, Date).label("as_of"), p.c.model_id, score.label("score"),
             _band(score, p).label("band"), p.c.window_days, p.c.interval_days,
-            prev.c.score.label("previous_score"), month.c.score.label("score_30d_ago"),
-            _trend(score, prev.c.score).label("trend"),
+            previous.label("previous_score"),
+            _snapshot_score(source, month_ago_day).label("score_30d_ago"),
+            _trend(score, previous).label("trend"),
             literal(utcnow(), UTCDateTime).label("computed_at")]
 
 
-def _with_history(rows, source, prev, month, previous_day, month_ago_day):
-    """Join the previous run's and the month-old snapshot (no day: no match)."""
-    for alias, day in ((prev, previous_day), (month, month_ago_day)):
-        on = [alias.c.resident_id == source.c.resident_id,
-              alias.c.service_id == source.c.service_id]
-        on.append(alias.c.as_of == day if day is not None else false())
-        rows = rows.outerjoin(alias, and_(*on))
-    return rows
+def _snapshot_score(source, day: date | None):
+    """The pair's score in the snapshot of ``day``: one primary-key lookup per row
+    (NULL when there is no such day yet)."""
+    if day is None:
+        return null()
+    s = ScoreSnapshot.__table__
+    return (select(s.c.score).where(s.c.resident_id == source.c.resident_id,
+                                    s.c.service_id == source.c.service_id, s.c.as_of == day)
+            .scalar_subquery())
 
 
 def _rule_conditions(rule: dict, r, year: int) -> list:
@@ -317,64 +323,93 @@ def _write_snapshots(connection, target: Table, as_of: date) -> None:
 
 
 def _write_aggregates(connection, target: Table, as_of: date, end) -> None:
-    """Per service, per department and for everything: counts by band, mean,
-    median, at-risk residents, measure means, a histogram, active residents."""
+    """Per service, per department and for everything: counts by band, mean, median
+    (per service), at-risk residents, measure means, a histogram, active residents.
+
+    One grouped pass gives everything that adds up (per service and histogram bin);
+    departments and the municipality are summed from it. Only what does not add up
+    — distinct residents, the median — takes a query of its own."""
     services = Service.__table__
-    department = services.c.department_id
-    scopes = {"service": target.c.service_id, "department": department,
-              "all": literal(0)}
+    department_of = dict(connection.execute(select(services.c.id, services.c.department_id)).all())
     at_risk = or_(target.c.band == Band.RED.value,
                   target.c.score_30d_ago - target.c.score >= AT_RISK_DROP)
-    rows: dict[tuple[str, int], dict] = {}
-    for scope, key in scopes.items():
-        query = (select(key.label("key"), func.count(),
-                        func.count(target.c.resident_id.distinct()),
-                        *(func.sum(case((target.c.band == b.value, 1), else_=0)) for b in Band),
-                        func.count(case((at_risk, target.c.resident_id)).distinct()),
-                        func.sum(case((target.c.reason == NEVER_USED, 1), else_=0)),
-                        func.avg(target.c.score),
-                        *(func.avg(target.c[m]) for m in MEASURES))
-                 .select_from(target.join(services, services.c.id == target.c.service_id))
-                 .group_by(key))
-        for row in connection.execute(query):
-            rows[(scope, int(row[0]))] = {
-                "scores": row[1], "residents": row[2], "red": row[3] or 0,
-                "yellow": row[4] or 0, "green": row[5] or 0, "at_risk_residents": row[6],
-                "never_used": row[7] or 0, "mean": row[8],
-                **{f"{m}_mean": row[9 + i] for i, m in enumerate(MEASURES)},
-                "histogram": [0] * HISTOGRAM_BINS, "median": None,
-                "active_30": 0, "active_90": 0}
-        # histogram: 0–9, 10–19 … 90–100
-        bin_ = case((target.c.score >= 100, HISTOGRAM_BINS - 1),
-                    else_=cast(func.floor(target.c.score / 10), Integer))
-        for key_value, bin_value, count in connection.execute(
-                select(key.label("key"), bin_.label("bin"), func.count())
+    bin_ = case((target.c.score >= 100, HISTOGRAM_BINS - 1),
+                else_=cast(func.floor(target.c.score / 10), Integer))
+    flag = lambda condition: func.sum(case((condition, 1), else_=0))  # noqa: E731
+    sums = [func.sum(target.c[m]) for m in MEASURES]
+    counts = [func.count(target.c[m]) for m in MEASURES]
+    query = (select(target.c.service_id, bin_, func.count(),
+                    *(flag(target.c.band == b.value) for b in Band), flag(at_risk),
+                    flag(target.c.reason == NEVER_USED), func.sum(target.c.score),
+                    *sums, *counts)
+             .group_by(target.c.service_id, bin_))
+    totals: dict[tuple[str, int], dict] = {}
+    for row in connection.execute(query):
+        service_id, bin_value, n = row[0], int(row[1]), row[2]
+        red, yellow, green, risky, never, score_sum = row[3:9]
+        measure_sums, measure_counts = row[9:9 + len(MEASURES)], row[9 + len(MEASURES):]
+        for key in (("service", service_id), ("department", department_of[service_id]),
+                    ("all", 0)):
+            t = totals.setdefault(key, {"histogram": [0] * HISTOGRAM_BINS, "scores": 0,
+                                        "red": 0, "yellow": 0, "green": 0, "at_risk": 0,
+                                        "never_used": 0, "score_sum": 0.0,
+                                        "sums": [0.0] * len(MEASURES),
+                                        "counts": [0] * len(MEASURES)})
+            t["histogram"][bin_value] += n
+            t["scores"] += n
+            for name, value in (("red", red), ("yellow", yellow), ("green", green),
+                                ("at_risk", risky), ("never_used", never)):
+                t[name] += value or 0
+            t["score_sum"] += score_sum or 0.0
+            for i in range(len(MEASURES)):
+                t["sums"][i] += measure_sums[i] or 0.0
+                t["counts"][i] += measure_counts[i] or 0
+    rows = {key: _aggregate_row(t) for key, t in totals.items()}
+    for (scope, _), row in rows.items():
+        if scope == "service":  # one score per resident and service
+            row["residents"], row["at_risk_residents"] = row["scores"], row.pop("at_risk")
+        else:
+            row.pop("at_risk")
+    # distinct residents across services: departments, then everything
+    department = services.c.department_id
+    for scope, key in (("department", department), ("all", literal(0))):
+        for key_value, residents, risky in connection.execute(
+                select(key, func.count(target.c.resident_id.distinct()),
+                       func.count(case((at_risk, target.c.resident_id)).distinct()))
                 .select_from(target.join(services, services.c.id == target.c.service_id))
-                .group_by(key, bin_)):
-            rows[(scope, int(key_value))]["histogram"][int(bin_value)] = count
-        # median: the middle one or two scores of each group
-        ordered = (select(key.label("key"), target.c.score,
-                          func.row_number().over(partition_by=key, order_by=target.c.score)
-                          .label("n"),
-                          func.count().over(partition_by=key).label("total"))
-                   .select_from(target.join(services, services.c.id == target.c.service_id))
-                   .subquery())
-        middle = or_(ordered.c.n == (ordered.c.total + 1) // 2,
-                     ordered.c.n == (ordered.c.total + 2) // 2)
-        for key_value, median in connection.execute(
-                select(ordered.c.key, func.avg(ordered.c.score)).where(middle)
-                .group_by(ordered.c.key)):
-            rows[(scope, int(key_value))]["median"] = median
+                .group_by(key)):
+            rows[(scope, int(key_value))].update(residents=residents, at_risk_residents=risky)
+    # the median of each service: the middle one or two scores
+    ordered = (select(target.c.service_id, target.c.score,
+                      func.row_number().over(partition_by=target.c.service_id,
+                                             order_by=target.c.score).label("n"),
+                      func.count().over(partition_by=target.c.service_id).label("total"))
+               .subquery())
+    middle = or_(ordered.c.n == (ordered.c.total + 1) // 2,
+                 ordered.c.n == (ordered.c.total + 2) // 2)
+    for service_id, median in connection.execute(
+            select(ordered.c.service_id, func.avg(ordered.c.score)).where(middle)
+            .group_by(ordered.c.service_id)):
+        rows[("service", service_id)]["median"] = median
     _add_active_residents(connection, rows, end)
     rows.setdefault(("all", 0), _empty_aggregate())  # every day has its point in the history
 
     a = ScoreAggregate.__table__
     connection.execute(delete(a).where(a.c.as_of == as_of))
-    if rows:
-        now = utcnow()
-        connection.execute(insert(a), [
-            {"as_of": as_of, "scope": scope, "scope_id": scope_id, "computed_at": now, **values}
-            for (scope, scope_id), values in rows.items()])
+    now = utcnow()
+    connection.execute(insert(a), [
+        {"as_of": as_of, "scope": scope, "scope_id": scope_id, "computed_at": now, **values}
+        for (scope, scope_id), values in rows.items()])
+
+
+def _aggregate_row(t: dict) -> dict:
+    scores = t["scores"]
+    return {"scores": scores, "residents": 0, "red": t["red"], "yellow": t["yellow"],
+            "green": t["green"], "at_risk": t["at_risk"], "at_risk_residents": 0,
+            "never_used": t["never_used"], "mean": t["score_sum"] / scores if scores else None,
+            "median": None, "histogram": t["histogram"], "active_30": 0, "active_90": 0,
+            **{f"{m}_mean": (t["sums"][i] / t["counts"][i] if t["counts"][i] else None)
+               for i, m in enumerate(MEASURES)}}
 
 
 def _add_active_residents(connection, rows: dict, end) -> None:

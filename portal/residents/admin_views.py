@@ -11,6 +11,9 @@ from sqlalchemy import select
 
 from portal.audit.recording import record
 from portal.auth.accounts import find_by_email
+from portal.charts import render_svg
+from portal.engagement import charts, dashboards
+from portal.engagement.explain import explain
 from portal.extensions import db
 from portal.forms import filter_values
 from portal.permissions import (
@@ -20,6 +23,7 @@ from portal.permissions import (
     can_view_residents,
     permission_required,
 )
+from portal.rendering import render_and_commit
 from portal.residents import admin_bp, operations, records
 from portal.residents.forms import (
     LinkAccountForm,
@@ -30,7 +34,7 @@ from portal.residents.forms import (
 )
 from portal.residents.models import Resident
 from portal.services.models import Service
-from portal.services.scope import scope_services
+from portal.services.scope import scope_services, visible_service_ids
 from portal.services.usage import UsageError, record_usage
 from portal.timeutil import local_zone, utcnow
 
@@ -70,15 +74,29 @@ def resident(resident_id: int):
                                           service_id=wanted.get("service") or None,
                                           channel=wanted.get("channel") or None),
                          per_page=30, error_out=False)
-    page = render_template(
-        "residents/admin/resident.html", resident=resident, filters=filters, events=events,
-        uses=records.services_used(resident, viewer=current_user),
-        household=records.household_members(resident),
-        entry_form=_entry_form(services), link_form=LinkAccountForm(), merge_form=MergeForm())
     record("resident.view", actor=current_user, target=resident,
            summary="Viewed resident record", data={"page": events.page})
-    db.session.commit()  # after rendering: committing first would expire what the page shows
-    return page
+    return render_and_commit(
+        "residents/admin/resident.html", resident=resident, filters=filters, events=events,
+        uses=records.services_used(resident, viewer=current_user),
+        household=records.household_members(resident), scores=_scores(resident),
+        entry_form=_entry_form(services), link_form=LinkAccountForm(), merge_form=MergeForm())
+
+
+def _scores(resident: Resident) -> list[dict]:
+    """The resident's engagement scores with their sparkline and explanation."""
+    scores, history = dashboards.resident_scores(resident.id, visible_service_ids(current_user))
+    services = {s.id: s for s in _all_services()}
+    return [{"score": score, "service": services[score.service_id],
+             "sparkline": render_svg(charts.sparkline(services[score.service_id].name,
+                                                      history.get(score.service_id, [])),
+                                     width=160, height=36,
+                                     id_prefix=f"spark-{score.service_id}"),
+             "explanation": explain(score)} for score in scores]
+
+
+def _all_services():
+    return db.session.scalars(select(Service)).all()
 
 
 def _entry_form(services, formdata=None) -> UsageEntryForm:
@@ -125,7 +143,8 @@ def _render_with(resident: Resident, services, **forms):
     return render_template(
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
         uses=records.services_used(resident, viewer=current_user),
-        household=records.household_members(resident), **context), 400
+        household=records.household_members(resident), scores=_scores(resident),
+        **context), 400
 
 
 @admin_bp.post("/<int:resident_id>/link")

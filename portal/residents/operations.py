@@ -146,6 +146,7 @@ def _merge(*, actor: User, keep: Resident, drop: Resident,
     """Move history and fill gaps; one UPDATE for all the events."""
     db.session.execute(update(UsageEvent).where(UsageEvent.resident_id == drop.id)
                        .values(resident_id=keep.id))
+    forget_resident(drop.id)  # its scores are recomputed under the kept record
     for field in ("family_name", "given_name", "family_name_kana", "given_name_kana",
                   "name_latin", "email", "phone", "district", "birth_year", "household_id"):
         if not getattr(keep, field) and getattr(drop, field):

@@ -1,0 +1,228 @@
+"""Benchmark: the engagement recompute at municipal scale.
+
+Builds a fresh database (SQLite file and/or PostgreSQL) with R residents, the 20
+seeded services and E usage events, then measures, in the same run:
+
+- the recompute of every score (median of --runs);
+- the floor: one plain ``GROUP BY resident, service`` aggregate over the same
+  events (no scorer can avoid reading the events once), and the ratio;
+- the service engagement page and the resident 360° page: median and p95 over
+  --requests requests, in process through the test client;
+- the recompute's peak Python memory (tracemalloc) — it must not load the events.
+
+    python bench/scoring_bench.py                      # 100 000 × 20, 5 000 000 events
+    python bench/scoring_bench.py --residents 20000 --events 1000000 --database sqlite
+
+PostgreSQL: PORTAL_BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
+the schema there is dropped and rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_migrate import upgrade
+from sqlalchemy import MetaData, insert, select, text
+
+from portal.app import create_app
+from portal.auth.models import Role, User
+from portal.engagement.scoring import recompute
+from portal.extensions import db
+from portal.residents.models import Resident
+from portal.services.catalogue import load_catalogue
+from portal.services.models import Service, UsageEvent
+from portal.timeutil import local_today
+
+DISTRICTS = ["中央", "北町", "南町", "東町", "西町", "桜ヶ丘", "川辺", "緑町"]
+
+
+def reset(app) -> None:
+    with app.app_context():
+        metadata = MetaData()
+        metadata.reflect(bind=db.engine)
+        with db.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                if db.engine.dialect.name == "postgresql":
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
+        if db.engine.dialect.name != "postgresql":
+            metadata.drop_all(bind=db.engine)
+        upgrade()
+
+
+def populate(residents: int, events: int, seed: int) -> None:
+    rng = random.Random(seed)
+    load_catalogue()
+    db.session.commit()
+    services = db.session.scalars(select(Service).order_by(Service.id)).all()
+    year = local_today().year
+    now = datetime.now(UTC).replace(microsecond=0)
+    created = now - timedelta(days=800)
+    rows = [{"external_id": f"B{n:07d}", "family_name": "山田", "given_name": f"{n}",
+             "family_name_kana": "ヤマダ", "given_name_kana": "", "name_latin": "",
+             "district": rng.choice(DISTRICTS), "birth_year": year - rng.randint(0, 95),
+             "preferred_locale": "ja" if rng.random() < 0.9 else "en",
+             "preferred_channels": ["email"], "consent_outreach": True,
+             "consent_profiling": rng.random() < 0.95, "do_not_contact": False,
+             "created_at": created, "updated_at": created} for n in range(residents)]
+    for start in range(0, residents, 10_000):
+        db.session.execute(insert(Resident), rows[start:start + 10_000])
+    db.session.commit()
+    ids = db.session.scalars(select(Resident.id).order_by(Resident.id)).all()
+    # each resident uses ~8 services; events spread over 12 months
+    plans = [(rid, rng.sample(services, 8)) for rid in ids]
+    columns = ("resident_id", "service_id", "kind", "channel", "occurred_at", "source",
+               "idempotency_key", "created_at")
+    per_resident = events // residents
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    batch = []
+    key = 0
+    for rid, chosen in plans:
+        for _ in range(per_resident):
+            service = rng.choice(chosen)
+            moment = now - timedelta(seconds=rng.randint(0, 365 * 86400))
+            key += 1
+            batch.append((rid, service.id, "use", "counter", moment, "bench", f"b{key}",
+                          moment))
+        if len(batch) >= 200_000:
+            _flush(connection, dialect, columns, batch)
+            batch = []
+    _flush(connection, dialect, columns, batch)
+    db.session.commit()
+    print(f"  populated {residents} residents, {key} events", flush=True)
+
+
+def _flush(connection, dialect, columns, batch) -> None:
+    if not batch:
+        return
+    if dialect == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor().copy(f"COPY usage_events ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row(row)
+    else:
+        table = UsageEvent.__table__
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True))
+                                           for row in batch])
+
+
+def timed(function, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def page_times(app, path: str, requests: int) -> tuple[float, float]:
+    client = app.test_client()
+    with app.app_context():
+        manager = db.session.scalar(select(User).where(User.role == Role.MANAGER))
+        login_id = manager.get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = login_id
+        session["_fresh"] = True
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+    times.sort()
+    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+
+
+def bench(url: str, args) -> dict:
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url,
+                                 "INSTANCE_PATH": tempfile.mkdtemp()})
+    reset(app)
+    results = {}
+    with app.app_context():
+        started = time.perf_counter()
+        populate(args.residents, args.events, args.seed)
+        results["populate_s"] = time.perf_counter() - started
+        db.session.add(User(email="manager@bench.example", display_name="Bench", role="manager",
+                            password_hash="!unusable", active=True))  # noqa: S106
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+
+        def floor():
+            with db.engine.connect() as conn:
+                conn.execute(text(
+                    "SELECT count(*) FROM (SELECT resident_id, service_id, count(*), "
+                    "max(occurred_at) FROM usage_events GROUP BY resident_id, service_id) g"
+                )).scalar()
+
+        def scorer():
+            recompute(local_today())
+            db.session.commit()
+
+        floor()  # warm the cache for both
+        scorer()
+        floor_times = timed(floor, args.runs)
+        tracemalloc.start()
+        score_times = timed(scorer, args.runs)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        results.update(
+            recompute_s=statistics.median(score_times), floor_s=statistics.median(floor_times),
+            peak_python_mb=peak / 2**20,
+            scores=db.session.execute(text("SELECT count(*) FROM engagement_scores")).scalar())
+        results["ratio"] = results["recompute_s"] / results["floor_s"]
+        resident_id = db.session.scalar(text(
+            "SELECT resident_id FROM engagement_scores GROUP BY resident_id "
+            "ORDER BY count(*) DESC LIMIT 1"))
+    service_path = "/admin/services/library-loans/engagement?band="
+    results["service_page"] = page_times(app, service_path, args.requests)
+    results["resident_page"] = page_times(app, f"/admin/residents/{resident_id}",
+                                          args.requests)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    targets = []
+    if args.database in ("sqlite", "both"):
+        targets.append(("SQLite", f"sqlite:///{tempfile.mkdtemp()}/bench.db"))
+    if args.database in ("postgresql", "both"):
+        targets.append(("PostgreSQL", os.environ.get(
+            "PORTAL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")))
+    print(f"{args.residents} residents × 20 services, {args.events} events; "
+          f"medians of {args.runs} runs, pages over {args.requests} requests")
+    for name, url in targets:
+        print(f"{name}:", flush=True)
+        r = bench(url, args)
+        print(f"  recompute        {r['recompute_s']:8.2f} s  ({r['scores']} scores)")
+        print(f"  GROUP BY floor   {r['floor_s']:8.2f} s")
+        print(f"  ratio            {r['ratio']:8.2f}   (target ≤ 2.0, stretch ≤ 1.5)")
+        print(f"  peak Python heap {r['peak_python_mb']:8.1f} MiB during recompute")
+        for label, key in (("service page", "service_page"), ("resident 360", "resident_page")):
+            median, p95 = r[key]
+            print(f"  {label:<16} median {median * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms")
+        print(f"  (populating took {r['populate_s']:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The engagement charts, built from scores and aggregates. The same specs are
+drawn as SVG in the console and (later) in the PDF reports."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from portal.charts import BAND_STYLES, BarChart, LineChart, Segment, Series, Sparkline, StackedBar
+from portal.engagement.explain import BAND_LABELS
+from portal.engagement.models import ScoreAggregate
+from portal.engagement.scoring import HISTOGRAM_BINS
+from portal.i18n import _date
+
+
+def band_shares(aggregate: ScoreAggregate) -> StackedBar:
+    return StackedBar(title=_("Residents by band"), empty_text=_("No data"), segments=[
+        Segment(str(BAND_LABELS[band]), getattr(aggregate, band), BAND_STYLES[band])
+        for band in ("red", "yellow", "green")])
+
+
+def histogram(aggregate: ScoreAggregate, red_below: int, green_from: int) -> BarChart:
+    labels = [f"{n * 10}–{n * 10 + 9}" if n < HISTOGRAM_BINS - 1 else "90–100"
+              for n in range(HISTOGRAM_BINS)]
+    styles = []
+    for n in range(HISTOGRAM_BINS):
+        middle = n * 10 + 5
+        band = "red" if middle < red_below else "yellow" if middle < green_from else "green"
+        styles.append(BAND_STYLES[band])
+    return BarChart(title=_("Score distribution"), categories=labels,
+                    values=list(aggregate.histogram or [0] * HISTOGRAM_BINS), styles=styles,
+                    y_label=_("Residents"), empty_text=_("No data"))
+
+
+def trend(history: list[ScoreAggregate]) -> LineChart:
+    return LineChart(
+        title=_("Score over the last 12 months"), y_label=_("Score"), y_min=0, y_max=100,
+        x_labels=[_date(a.as_of, "short") for a in history], empty_text=_("No data"),
+        series=[Series(_("Mean"), [a.mean for a in history], "line-1"),
+                Series(_("Median"), [a.median for a in history], "line-2")])
+
+
+def at_risk_trend(history: list[ScoreAggregate]) -> LineChart:
+    return LineChart(
+        title=_("Residents at risk over the last 12 months"), y_label=_("Residents"),
+        x_labels=[_date(a.as_of, "short") for a in history], empty_text=_("No data"),
+        series=[Series(_("At risk"), [float(a.at_risk_residents) for a in history],
+                       "line-3")])
+
+
+def sparkline(service_name: str, snapshots) -> Sparkline:
+    return Sparkline(title=_("%(service)s: score history", service=service_name),
+                     values=[s.score for s in snapshots], y_min=0, y_max=100,
+                     empty_text=_("No data"))

@@ -1,0 +1,185 @@
+"""Reading scores for the console: KPI tiles, a service's engagement, the at-risk
+list, a resident's scores with their history, and the equity view. Every function
+is a fixed number of queries, whatever the size of the municipality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import contains_eager
+
+from portal.auth.models import User
+from portal.engagement.models import EngagementScore, ScoreAggregate, ScoreSnapshot
+from portal.engagement.scoring import AT_RISK_DROP
+from portal.extensions import db
+from portal.permissions import can_view_all_usage
+from portal.residents.models import Resident
+from portal.services.models import Service
+
+MIN_GROUP = 5  # groups smaller than this are suppressed in the equity view
+AGE_BANDS = (("0-17", 0, 17), ("18-39", 18, 39), ("40-64", 40, 64), ("65-74", 65, 74),
+             ("75+", 75, 200))
+
+
+def at_risk_condition():
+    return or_(EngagementScore.band == "red",
+               EngagementScore.score_30d_ago - EngagementScore.score >= AT_RISK_DROP)
+
+
+def latest_day() -> date | None:
+    return db.session.scalar(select(func.max(ScoreAggregate.as_of)))
+
+
+def scope_for(user: User) -> tuple[str, int]:
+    """Whose figures the console home shows: everything, or the staff member's department."""
+    if can_view_all_usage(user) or user.role == "official":
+        return "all", 0
+    return "department", user.department_id or -1
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    value: float | None
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+def kpis(scope: str, scope_id: int) -> tuple[date | None, list[Kpi]]:
+    """Active residents (30, 90 days), residents at risk and the mean score, each
+    against the figure of a month earlier (two queries)."""
+    day = latest_day()
+    if day is None:
+        return None, []
+    month_ago = db.session.scalar(select(func.max(ScoreAggregate.as_of)).where(
+        ScoreAggregate.as_of <= day - timedelta(days=30)))
+    rows = {row.as_of: row for row in db.session.scalars(select(ScoreAggregate).where(
+        ScoreAggregate.scope == scope, ScoreAggregate.scope_id == scope_id,
+        ScoreAggregate.as_of.in_([d for d in (day, month_ago) if d])))}
+    now, before = rows.get(day), rows.get(month_ago) if month_ago else None
+
+    def pair(attribute):
+        return (getattr(now, attribute) if now else None,
+                getattr(before, attribute) if before else None)
+
+    return day, [Kpi("active_30", *pair("active_30")), Kpi("active_90", *pair("active_90")),
+                 Kpi("at_risk", *pair("at_risk_residents")), Kpi("mean", *pair("mean"))]
+
+
+def service_history(service_id: int, months: int = 12) -> list[ScoreAggregate]:
+    day = latest_day()
+    if day is None:
+        return []
+    since = day - timedelta(days=round(months * 30.44) + 1)
+    return list(db.session.scalars(select(ScoreAggregate).where(
+        ScoreAggregate.scope == "service", ScoreAggregate.scope_id == service_id,
+        ScoreAggregate.as_of >= since).order_by(ScoreAggregate.as_of)))
+
+
+def age_expression(year: int):
+    age = literal(year) - Resident.birth_year
+    return case(*((and_(age >= low, age <= high), label) for label, low, high in AGE_BANDS),
+                else_=None)
+
+
+@dataclass
+class ListFilters:
+    band: str | None = None  # "at_risk" (default), red, yellow, green, or None for all
+    trend: str | None = None
+    district: str | None = None
+    age_band: str | None = None
+    language: str | None = None
+    sort: str = "score"
+
+
+SORTS = {
+    "score": (EngagementScore.score.asc(), Resident.id),
+    "-score": (EngagementScore.score.desc(), Resident.id),
+    "change": ((EngagementScore.score - func.coalesce(EngagementScore.score_30d_ago,
+                                                      EngagementScore.score)).asc(),
+               Resident.id),
+    "last_use": (EngagementScore.last_use_at.asc(), Resident.id),
+    "name": (Resident.family_name_kana, Resident.given_name_kana, Resident.id),
+}
+
+
+def score_list(service_id: int, filters: ListFilters, year: int) -> Select:
+    """Residents' scores for one service, filtered and sorted (one query)."""
+    stmt = (select(EngagementScore)
+            .join(EngagementScore.resident)
+            .options(contains_eager(EngagementScore.resident))
+            .where(EngagementScore.service_id == service_id))
+    if filters.band == "at_risk":
+        stmt = stmt.where(at_risk_condition())
+    elif filters.band:
+        stmt = stmt.where(EngagementScore.band == filters.band)
+    if filters.trend:
+        stmt = stmt.where(EngagementScore.trend == filters.trend)
+    if filters.district:
+        stmt = stmt.where(Resident.district == filters.district)
+    if filters.language:
+        stmt = stmt.where(Resident.preferred_locale == filters.language)
+    if filters.age_band:
+        stmt = stmt.where(age_expression(year) == filters.age_band)
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["score"]))
+
+
+def resident_scores(resident_id: int, service_ids: Select | None,
+                    months: int = 12) -> tuple[list[EngagementScore], dict[int, list]]:
+    """A resident's current scores and, per service, the snapshot history (two queries)."""
+    stmt = select(EngagementScore).where(EngagementScore.resident_id == resident_id)
+    history = select(ScoreSnapshot).where(ScoreSnapshot.resident_id == resident_id)
+    if service_ids is not None:
+        stmt = stmt.where(EngagementScore.service_id.in_(service_ids))
+        history = history.where(ScoreSnapshot.service_id.in_(service_ids))
+    scores = list(db.session.scalars(stmt.order_by(EngagementScore.score)))
+    since = (latest_day() or date.today()) - timedelta(days=round(months * 30.44) + 1)
+    by_service: dict[int, list] = {}
+    for snap in db.session.scalars(history.where(ScoreSnapshot.as_of >= since)
+                                   .order_by(ScoreSnapshot.as_of)):
+        by_service.setdefault(snap.service_id, []).append(snap)
+    return scores, by_service
+
+
+@dataclass(frozen=True)
+class EquityRow:
+    group: str
+    residents: int
+    scores: int
+    mean: float | None
+    at_risk_share: float | None
+    suppressed: bool
+
+
+def equity(dimension: str, year: int, service_ids: Select | None) -> list[EquityRow]:
+    """Mean score and at-risk share by district, age band or language. Groups with
+    fewer than ``MIN_GROUP`` residents are suppressed (one query)."""
+    key = {"district": Resident.district, "age": age_expression(year),
+           "language": Resident.preferred_locale}[dimension]
+    stmt = (select(key.label("group"), func.count(EngagementScore.resident_id.distinct()),
+                   func.count(), func.avg(EngagementScore.score),
+                   func.avg(case((at_risk_condition(), 1.0), else_=0.0)))
+            .join(Resident, Resident.id == EngagementScore.resident_id).group_by(key))
+    if service_ids is not None:
+        stmt = stmt.where(EngagementScore.service_id.in_(service_ids))
+    rows = []
+    for group, residents, scores, mean, share in db.session.execute(stmt):
+        small = residents < MIN_GROUP
+        rows.append(EquityRow(group or "—", residents, scores, None if small else mean,
+                              None if small else share, small))
+    order = {label: n for n, (label, _, _) in enumerate(AGE_BANDS)}
+    return sorted(rows, key=lambda r: (order.get(r.group, 99), r.group))
+
+
+def visible_services(user: User) -> list[Service]:
+    stmt = select(Service).order_by(Service.slug)
+    if not (can_view_all_usage(user) or user.role == "official"):
+        stmt = stmt.where(Service.department_id == user.department_id)
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,16 @@
+"""Jobs: the daily recompute (and the one started from the console)."""
+
+from __future__ import annotations
+
+from portal.auth.models import User
+from portal.engagement.scoring import recompute
+from portal.extensions import db
+from portal.timeutil import local_today
+
+
+def recompute_today(user_id: int | None = None) -> int:
+    """Job entry point: recompute today's scores and commit."""
+    actor = db.session.get(User, user_id) if user_id else None
+    run = recompute(local_today(), actor=actor)
+    db.session.commit()
+    return run.scores

@@ -1,0 +1,91 @@
+"""Periodic work of ``portal worker``: the outbox sweep and the daily recompute.
+
+Each task has slots (a minute, a local day). A slot is claimed once: in Redis with
+``SET NX`` when the queue is in use — so any number of workers on any number of
+hosts start each daily recompute once — or in the worker's memory when embedded
+(where a recompute that already ran today, before a restart, is not repeated)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.timeutil import local_today, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    slot: Callable[[datetime], str]
+    path: str  # "module:function" of the job
+    already_done: Callable[[str], bool] = lambda slot: False
+
+
+def _minute(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M")
+
+
+def _local_day(_now: datetime) -> str:
+    return local_today().isoformat()
+
+
+def _scored_today(slot: str) -> bool:
+    from portal.engagement.models import ScoreRun
+
+    return db.session.scalar(select(ScoreRun.id).where(
+        ScoreRun.as_of == datetime.fromisoformat(slot).date()).limit(1)) is not None
+
+
+TASKS = (
+    Task("outbox", _minute, "portal.mail.outbox:send_due_messages"),
+    Task("scores", _local_day, "portal.engagement.jobs:recompute_today", _scored_today),
+)
+
+
+class MemoryClaims:
+    def __init__(self) -> None:
+        self.last: dict[str, str] = {}
+
+    def claim(self, name: str, slot: str) -> bool:
+        if self.last.get(name) == slot:
+            return False
+        self.last[name] = slot
+        return True
+
+
+class RedisClaims:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def claim(self, name: str, slot: str) -> bool:
+        return bool(self.connection.set(f"portal:periodic:{name}:{slot}", "1", nx=True,
+                                        ex=3 * 86400))
+
+
+def run_due(app: Flask, claims, start: Callable[[str], object]) -> list[str]:
+    """Start every task whose current slot is unclaimed; returns their names."""
+    started = []
+    with app.app_context():
+        now = utcnow()
+        for task in TASKS:
+            slot = task.slot(now)
+            if task.already_done(slot) or not claims.claim(task.name, slot):
+                continue
+            try:
+                start(task.path)
+            except Exception:
+                db.session.rollback()
+                log.exception("periodic task %s failed", task.name)
+            else:
+                started.append(task.name)
+            finally:
+                db.session.remove()
+    return started

@@ -1,0 +1,16 @@
+"""Rendering helpers shared by the views."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from portal.extensions import db
+
+
+def render_and_commit(template: str, **context) -> str:
+    """Render, then commit what the request wrote (an audit entry for a read, a
+    default created on first use). Committing first would expire every object the
+    page is about to show and reload each one with its own query."""
+    page = render_template(template, **context)
+    db.session.commit()
+    return page

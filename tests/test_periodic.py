@@ -1,0 +1,54 @@
+"""Periodic work: each slot is claimed once, across restarts and across workers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from portal import periodic
+from portal.engagement.models import ScoreRun
+from portal.extensions import db
+
+
+def test_memory_claims_run_each_slot_once(app, catalogue):
+    claims, started = periodic.MemoryClaims(), []
+    periodic.run_due(app, claims, started.append)
+    periodic.run_due(app, claims, started.append)
+    assert started == ["portal.mail.outbox:send_due_messages",
+                       "portal.engagement.jobs:recompute_today"]
+
+
+def test_daily_recompute_is_not_repeated_after_a_restart(app, catalogue, runner):
+    assert runner.invoke(args=["worker", "--burst"]).exit_code == 0
+    assert runner.invoke(args=["worker", "--burst"]).output.count("scores") == 0
+    assert db.session.scalar(select(func.count()).select_from(ScoreRun)) == 1
+
+
+def test_a_failing_task_does_not_stop_the_others(app, catalogue):
+    def start(path):
+        if "outbox" in path:
+            raise RuntimeError("smtp exploded")
+
+    assert periodic.run_due(app, periodic.MemoryClaims(), start) == ["scores"]
+
+
+def test_redis_claims_are_shared_between_workers(app):
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(os.environ.get("PORTAL_TEST_REDIS_URL",
+                                                     "redis://127.0.0.1:6379/15"))
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("no Redis on this machine")
+    slot = uuid.uuid4().hex
+    first, second = periodic.RedisClaims(connection), periodic.RedisClaims(connection)
+    try:
+        assert first.claim("scores", slot) is True
+        assert second.claim("scores", slot) is False
+    finally:
+        connection.delete(f"portal:periodic:scores:{slot}")
