@@ -13,7 +13,8 @@ seeded services and E usage events, then measures, in the same run:
     python bench/scoring_bench.py                      # 100 000 × 20, 5 000 000 events
     python bench/scoring_bench.py --residents 20000 --events 1000000 --database sqlite
 
-PostgreSQL: PORTAL_BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
+PostgreSQL: PORTAL_BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench,
+created when missing; never point it at a database the tests use);
 the schema there is dropped and rebuilt.
 """
 
@@ -44,7 +45,22 @@ from portal.services.catalogue import load_catalogue
 from portal.services.models import Service, UsageEvent
 from portal.timeutil import local_today
 
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 DISTRICTS = ["中央", "北町", "南町", "東町", "西町", "桜ヶ丘", "川辺", "緑町"]
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL bench database when it does not exist."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": target.database}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    server.dispose()
 
 
 def reset(app) -> None:
@@ -157,9 +173,12 @@ def bench(url: str, args) -> dict:
                             password_hash="!unusable", active=True))  # noqa: S106
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:
+            # steady state, as autovacuum leaves it: visibility map set, statistics fresh
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        else:
+            with db.engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-                conn.commit()
 
         def floor():
             with db.engine.connect() as conn:
@@ -208,11 +227,13 @@ def main() -> None:
         targets.append(("SQLite", f"sqlite:///{tempfile.mkdtemp()}/bench.db"))
     if args.database in ("postgresql", "both"):
         targets.append(("PostgreSQL", os.environ.get(
-            "PORTAL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")))
+            "PORTAL_BENCH_DATABASE_URL", PG_DEFAULT)))
     print(f"{args.residents} residents × 20 services, {args.events} events; "
           f"medians of {args.runs} runs, pages over {args.requests} requests")
     for name, url in targets:
         print(f"{name}:", flush=True)
+        if url.startswith("postgresql"):
+            ensure_database(url)
         r = bench(url, args)
         print(f"  recompute        {r['recompute_s']:8.2f} s  ({r['scores']} scores)")
         print(f"  GROUP BY floor   {r['floor_s']:8.2f} s")

@@ -20,12 +20,12 @@ def test_manager_reads_why_a_resident_is_at_risk(page):
     page.get_by_text("Show the data as a table").first.click()
     expect(page.locator("figure table").first).to_be_visible()
 
-    page.get_by_label("Band").select_option("")  # everyone
-    page.get_by_label("Sort by").select_option("-score")
+    page.get_by_label("Band", exact=True).select_option("")  # everyone
+    page.get_by_label("Sort by", exact=True).select_option("-score")
     page.get_by_role("button", name="Filter").click()
     page.audit()
-    page.get_by_label("Band").select_option("at_risk")
-    page.get_by_label("Sort by").select_option("score")
+    page.get_by_label("Band", exact=True).select_option("at_risk")
+    page.get_by_label("Sort by", exact=True).select_option("score")
     page.get_by_role("button", name="Filter").click()
     page.audit()
     rows = page.locator("section:has(#list-title) tbody tr")
