@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +169,22 @@ class Records:
     def check(self) -> None:
         if self.error is not None:
             raise self.error
+
+
+def numbered(records: Iterator[list[str]], progress: Callable[[int], Any] | None,
+             every: int) -> Iterator[tuple[int, list[str]]]:
+    """Data rows with their row number in the file (the header is row 1), telling
+    ``progress`` how many rows were read every ``every`` rows and at the end."""
+    tick = 0
+    for row_no, row in enumerate(records, start=2):
+        yield row_no, row
+        if progress is not None:
+            tick += 1
+            if tick == every:
+                progress(tick)
+                tick = 0
+    if progress is not None and tick:
+        progress(tick)
 
 
 def read_header(records: Iterator[list[str]], columns: Sequence[Column]) -> dict[str, int]:

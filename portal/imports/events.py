@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, select, text
 
 from portal.db_types import UTCDateTime
 from portal.extensions import db
-from portal.imports.csvfile import Column, FileProblem, Records, Result
+from portal.imports.csvfile import Column, FileProblem, Records, Result, numbered
 from portal.services.models import EventSource, Service
 from portal.services.usage import (
     CHANNELS,
@@ -126,16 +126,8 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     channels: dict[str, str] = {}
     kinds: dict[str, str] = {}
     choices = ", ".join(CHANNELS)
-    row_no = 1
     total = staged = 0
-    tick = 0
-    for row in records:
-        row_no += 1
-        if progress is not None:
-            tick += 1
-            if tick == PROGRESS_EVERY:
-                progress(tick)
-                tick = 0
+    for row_no, row in numbered(records, progress, PROGRESS_EVERY):
         if len(row) != width:
             if len(row) < width:
                 row = row + [""] * (width - len(row))
@@ -226,8 +218,6 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             continue
         staged += 1
         yield (row_no, key, resident, service_id, kind, channel, stamp, note)
-    if progress is not None and tick:
-        progress(tick)
     result.total_rows = total
     result.good_rows = staged
     result.bad_rows = len({p[0] for p in problems})

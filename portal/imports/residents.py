@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 
 from portal.auth.models import normalise_email
 from portal.extensions import db
-from portal.imports.csvfile import Column, Records, Result, parse_bool
+from portal.imports.csvfile import Column, Records, Result, numbered, parse_bool
 from portal.residents.models import Household, Resident
 from portal.timeutil import local_today, utcnow
 
@@ -95,14 +95,8 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     this_year = local_today().year
     width = max(positions.values()) + 1
     seen: dict[str, int] = {}
-    row_no, total, tick = 1, 0, 0
-    for row in records:
-        row_no += 1
-        if progress is not None:
-            tick += 1
-            if tick == PROGRESS_EVERY:
-                progress(tick)
-                tick = 0
+    total = 0
+    for row_no, row in numbered(records, progress, PROGRESS_EVERY):
         if not any(value.strip() for value in row):
             continue  # a blank line
         total += 1
@@ -169,8 +163,6 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             result.preview.append({"row": row_no, "ok": True, "values": shown})
         if len(result.problems) == before:
             yield external_id, (row_no, values)
-    if progress is not None and tick:
-        progress(tick)
     result.total_rows = total
 
 
