@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from portal.engagement import explain, scoring, weights
@@ -314,6 +315,11 @@ def test_every_score_explains_itself(catalogue):
 
 def test_scoring_model_validation(users, catalogue):
     admin = users["manager"]
+    with force_locale("en"):
+        _check_validation(admin)
+
+
+def _check_validation(admin):
     for values, message in [
         ({"recency": -1, "frequency": 35, "friction": 10}, "cannot be negative"),
         ({}, "At least one weight"),
