@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select
@@ -37,16 +37,18 @@ def _local_day(_now: datetime) -> str:
     return local_today().isoformat()
 
 
-def _scored_today(slot: str) -> bool:
+def _scored_yesterday(slot: str) -> bool:
+    """The day before the slot's day has been scored (e.g. before a restart)."""
     from portal.engagement.models import ScoreRun
 
-    return db.session.scalar(select(ScoreRun.id).where(
-        ScoreRun.as_of == datetime.fromisoformat(slot).date()).limit(1)) is not None
+    day = datetime.fromisoformat(slot).date() - timedelta(days=1)
+    return db.session.scalar(select(ScoreRun.id).where(ScoreRun.as_of == day)
+                             .limit(1)) is not None
 
 
 TASKS = (
     Task("outbox", _minute, "portal.mail.outbox:send_due_messages"),
-    Task("scores", _local_day, "portal.engagement.jobs:recompute_today", _scored_today),
+    Task("scores", _local_day, "portal.engagement.jobs:recompute_yesterday", _scored_yesterday),
 )
 
 
@@ -60,14 +62,23 @@ class MemoryClaims:
         self.last[name] = slot
         return True
 
+    def release(self, name: str, slot: str) -> None:
+        self.last.pop(name, None)
+
 
 class RedisClaims:
     def __init__(self, connection) -> None:
         self.connection = connection
 
     def claim(self, name: str, slot: str) -> bool:
-        return bool(self.connection.set(f"portal:periodic:{name}:{slot}", "1", nx=True,
-                                        ex=3 * 86400))
+        return bool(self.connection.set(self._key(name, slot), "1", nx=True, ex=3 * 86400))
+
+    def release(self, name: str, slot: str) -> None:
+        self.connection.delete(self._key(name, slot))
+
+    @staticmethod
+    def _key(name: str, slot: str) -> str:
+        return f"portal:periodic:{name}:{slot}"
 
 
 def run_due(app: Flask, claims, start: Callable[[str], object]) -> list[str]:
@@ -83,6 +94,7 @@ def run_due(app: Flask, claims, start: Callable[[str], object]) -> list[str]:
                 start(task.path)
             except Exception:
                 db.session.rollback()
+                claims.release(task.name, slot)  # try again at the next look
                 log.exception("periodic task %s failed", task.name)
             else:
                 started.append(task.name)

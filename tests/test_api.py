@@ -18,7 +18,7 @@ from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.residents.models import Resident
-from portal.services.models import Service, UsageEvent
+from portal.services.models import Department, Service, UsageEvent
 from portal.services.usage import CHANNELS, KIND_MAX, NOTE_MAX
 from portal.timeutil import utcnow
 
@@ -272,7 +272,8 @@ def test_events_are_stored_with_source_api(client, make_token, residents):
                     {"index": 1, "idempotency_key": "b", "status": "created"}],
         "summary": {"created": 2, "duplicate": 0, "rejected": 0}}
     stored = {e.idempotency_key: e for e in db.session.scalars(select(UsageEvent))}
-    a, b = stored["a"], stored["b"]
+    library = db.session.scalar(select(Department.id).where(Department.code == "library"))
+    a, b = stored[f"d{library}:a"], stored[f"d{library}:b"]  # keys are kept per department
     assert (a.source, a.kind, a.channel, a.note) == ("api", "loan", "counter", "two books")
     assert a.occurred_at == datetime(2026, 11, 20, 1, 15, tzinfo=UTC)
     assert a.resident.external_id == "R-1" and a.service.slug == "library-loans"
@@ -630,3 +631,16 @@ def test_documented_example_is_what_the_api_answers(client, make_token, catalogu
     response = post(client, make_token(), copy.deepcopy(example))
     answer = post_events["responses"]["200"]["content"]["application/json"]["example"]
     assert response.get_json() == answer
+
+
+
+def test_two_departments_may_use_the_same_keys(client, make_token, catalogue, residents):
+    library = make_token("library")
+    health = make_token("health", name="Health system")
+    first = post(client, library, {"events": [event("1")]})
+    assert first.get_json()["summary"]["created"] == 1
+    second = post(client, health, {"events": [event("1", service="cancer-screening")]})
+    assert second.get_json()["results"][0]["status"] == "created"
+    assert db.session.scalar(select(func.count()).select_from(UsageEvent)) == 2
+    again = post(client, health, {"events": [event("1", service="cancer-screening")]})
+    assert again.get_json()["results"][0]["status"] == "duplicate"

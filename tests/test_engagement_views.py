@@ -230,3 +230,36 @@ def test_recompute_button(manager_client, staff_client, catalogue):
     assert db.session.get(scoring.EngagementScore, {
         "resident_id": who.id, "service_id": factories.service("library-loans").id}) is not None
     assert staff_client.post("/admin/engagement/recompute").status_code == 403
+
+
+def test_every_resident_shown_in_a_list_or_export_is_in_their_access_log(manager_client,
+                                                                        scored):
+    lapsed = scored["lapsed"]
+    manager_client.get("/admin/services/library-loans/engagement")
+    manager_client.get("/admin/services/library-loans/engagement.csv",
+                       query_string={"band": ""})
+    actions = set(db.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.target_type == "residents", AuditEntry.target_id == str(lapsed.id))))
+    assert {"engagement.list_view", "engagement.exported"} <= actions
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(manager_client, scored):
+    scored["lapsed"].family_name = "=HYPERLINK(\"http://evil\")"
+    db.session.commit()
+    text = manager_client.get("/admin/services/library-loans/engagement.csv").get_data(
+        as_text=True)
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_stray_query_arguments_do_not_break_the_page(manager_client, scored):
+    response = manager_client.get("/admin/services/library-loans/engagement",
+                                  query_string={"slug": "x", "_anchor": "y", "band": ""})
+    assert response.status_code == 200
+
+
+def test_longest_since_last_use_puts_never_used_first(manager_client, scored):
+    html = manager_client.get("/admin/services/senior-bus-pass/engagement", headers=EN,
+                              query_string={"band": "", "sort": "last_use"}).get_data(
+        as_text=True)
+    first_row = html.split("<tbody>")[-1].split("</tr>")[0]
+    assert "eligible, never used" in first_row

@@ -112,6 +112,9 @@ def test_reimporting_residents_updates_by_external_id_and_adds_nothing(runner, t
     again = run(runner, "residents", path)
     assert "rows: 3, created: 0, updated: 3" in again.output
     assert count(Resident) == 3 and count(Household) == 1
+    db.session.expire_all()
+    taro = db.session.scalar(select(Resident).where(Resident.external_id == "R001"))
+    assert taro.consent_outreach is False  # a resident with an account decides it
 
     changed = write(tmp_path, "changed.csv", "external_id,family_name,given_name,district",
                     ["R001,山田,太一,南町"])
@@ -559,3 +562,27 @@ def test_household_district_follows_its_residents(runner, tmp_path, catalogue):
     household = db.session.scalar(select(Household).where(Household.external_id == "H9"))
     assert household.district == "川辺" and count(Household) == 1
     assert {r.external_id for r in household.members} == {"R1", "R2"}
+
+
+
+def test_import_withdrawing_profiling_consent_removes_scores(runner, tmp_path, catalogue):
+    from portal.engagement import scoring
+    from portal.engagement.models import EngagementScore
+    from portal.timeutil import local_today
+
+    path = write(tmp_path, "residents.csv", RESIDENT_HEADER, RESIDENT_ROWS)
+    assert run(runner, "residents", path).exit_code == 0
+    taro = db.session.scalar(select(Resident).where(Resident.external_id == "R001"))
+    service = db.session.scalar(select(EngagementScore.service_id).limit(1))  # none yet
+    assert service is None
+    db.session.add(UsageEvent(resident_id=taro.id, service_id=1, kind="use",
+                              channel="counter", occurred_at=utcnow(), source="staff",
+                              idempotency_key="probe-1"))
+    scoring.recompute(local_today())
+    db.session.commit()
+    assert count(EngagementScore) > 0
+    withdrawn = write(tmp_path, "withdrawn.csv", "external_id,family_name,given_name,"
+                      "consent_profiling", ["R001,山田,太郎,no"])
+    assert run(runner, "residents", withdrawn).exit_code == 0
+    assert db.session.scalar(select(func.count()).select_from(EngagementScore).where(
+        EngagementScore.resident_id == taro.id)) == 0

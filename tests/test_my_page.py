@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
 from portal.auth.models import User
+from portal.engagement.models import EngagementScore, ScoreSnapshot
 from portal.extensions import db
 from portal.mail.models import OutboundMessage
 from portal.mail.outbox import queue_email
@@ -139,9 +140,12 @@ def test_download_contains_my_data_and_nobody_elses(resident_client, users, cata
     factories.events(me, "library-loans", 2, note="returned late")
     stranger = factories.resident(family_name="他人", email="stranger@example.org")
     factories.events(stranger, "library-loans", 5, note="stranger's note")
-    queue_email(to="me@example.org", subject="Reminder", body="x", locale="en", purpose="t")
+    queue_email(to=users["resident"].email, subject="Reminder", body="x", locale="en",
+                purpose="t", user=users["resident"])
+    # a contact address is no proof of ownership: another account's mail stays out
+    me.email = "stranger@example.org"
     queue_email(to="stranger@example.org", subject="Secret", body="x", locale="en",
-                purpose="t")
+                purpose="t", user=users["staff"])
     db.session.commit()
     response = resident_client.post("/my/data/export")
     assert response.status_code == 200
@@ -150,12 +154,14 @@ def test_download_contains_my_data_and_nobody_elses(resident_client, users, cata
     assert set(archive.namelist()) == {"README.txt", "profile.json", "usage_events.csv",
                                        "usage_events.json", "messages.csv", "access_log.csv"}
     profile = json.loads(archive.read("profile.json"))
-    assert profile["resident"]["email"] == "me@example.org"
+    assert profile["resident"]["email"] == "stranger@example.org"
     assert profile["account"]["email"] == users["resident"].email
     events = json.loads(archive.read("usage_events.json"))
     assert len(events) == 2 and events[0]["note"] == "returned late"
-    everything = b"".join(archive.read(name) for name in archive.namelist()).decode("utf-8")
-    assert "stranger" not in everything and "他人" not in everything and "Secret" not in everything
+    everything = b"".join(archive.read(name) for name in archive.namelist()
+                          if name != "profile.json").decode("utf-8")
+    assert "他人" not in everything and "Secret" not in everything
+    assert "stranger's note" not in everything
     assert "Reminder" in archive.read("messages.csv").decode("utf-8-sig")
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "resident.export"))
 
@@ -167,8 +173,17 @@ def test_deleting_the_account_leaves_no_personal_data(resident_client, users, ca
     me.phone, me.name_latin = "090-0000-1111", "Hanako Sato"
     factories.household(me, factories.resident())
     factories.events(me, "library-loans", 3, note="asked about large print")
-    queue_email(to="me@example.org", subject="Hello", body="x", locale="ja", purpose="t")
+    queue_email(to="me@example.org", subject="Hello", body="x", locale="ja", purpose="t",
+                user=user)
+    other = queue_email(to="me@example.org", subject="Not mine", body="x", locale="ja",
+                        purpose="t", user=users["staff"])
+    factories.events(me, "library-loans", 1)
+    me.consent_profiling = True
+    from portal.engagement import scoring
+    from portal.timeutil import local_today
+    scoring.recompute(local_today())
     db.session.commit()
+    other_id = other.id
     resident_client.post("/account/login", data={"email": "x@example.org", "password": "y"})
 
     wrong = resident_client.post("/my/data/delete", data={"password": "nope",
@@ -192,8 +207,15 @@ def test_deleting_the_account_leaves_no_personal_data(resident_client, users, ca
     assert record.anonymised_at is not None and record.birth_year % 10 == 0
     # usage stays for statistics, without notes
     notes = db.session.scalars(select(UsageEvent.note).where(UsageEvent.resident_id == me.id))
-    assert list(notes) == [None, None, None]
-    assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 0
+    assert set(notes) == {None}
+    assert [m.id for m in db.session.scalars(select(OutboundMessage))] == [other_id]
+    assert db.session.scalar(select(func.count()).select_from(EngagementScore).where(
+        EngagementScore.resident_id == me.id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ScoreSnapshot).where(
+        ScoreSnapshot.resident_id == me.id)) == 0
+    keys = db.session.scalars(select(UsageEvent.idempotency_key).where(
+        UsageEvent.resident_id == me.id))
+    assert all(key.startswith("erased-") for key in keys)
     labels = db.session.scalars(select(AuditEntry.actor_label).where(
         AuditEntry.actor_label.is_not(None)))
     assert user_email not in set(labels)

@@ -18,7 +18,7 @@ def test_memory_claims_run_each_slot_once(app, catalogue):
     periodic.run_due(app, claims, started.append)
     periodic.run_due(app, claims, started.append)
     assert started == ["portal.mail.outbox:send_due_messages",
-                       "portal.engagement.jobs:recompute_today"]
+                       "portal.engagement.jobs:recompute_yesterday"]
 
 
 def test_daily_recompute_is_not_repeated_after_a_restart(app, catalogue, runner):
@@ -52,3 +52,26 @@ def test_redis_claims_are_shared_between_workers(app):
         assert second.claim("scores", slot) is False
     finally:
         connection.delete(f"portal:periodic:scores:{slot}")
+
+
+def test_a_failed_task_is_tried_again_at_the_next_look(app, catalogue):
+    claims, calls = periodic.MemoryClaims(), []
+
+    def start(path):
+        calls.append(path)
+        if "outbox" in path and len(calls) == 1:
+            raise RuntimeError("queue down")
+
+    periodic.run_due(app, claims, start)
+    periodic.run_due(app, claims, start)
+    assert calls.count("portal.mail.outbox:send_due_messages") == 2
+    assert calls.count("portal.engagement.jobs:recompute_yesterday") == 1
+
+
+def test_the_daily_run_scores_the_day_that_ended(app, catalogue, runner):
+    from datetime import timedelta
+
+    from portal.timeutil import local_today
+
+    runner.invoke(args=["worker", "--burst"])
+    assert db.session.scalar(select(ScoreRun.as_of)) == local_today() - timedelta(days=1)

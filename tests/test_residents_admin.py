@@ -241,3 +241,39 @@ def test_admin_role_sees_everything(admin_client, make_user, catalogue):
     db.session.commit()
     assert "visible to admin" in admin_client.get(f"/admin/residents/{who.id}").get_data(
         as_text=True)
+
+
+def test_search_results_are_in_each_residents_access_log(staff_client, catalogue):
+    who = factories.resident(family_name="検索")
+    db.session.commit()
+    staff_client.get("/admin/residents/", query_string={"q": "検索"})
+    assert db.session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "resident.list_view", AuditEntry.target_id == str(who.id)))
+
+
+def test_merge_refuses_absurd_numbers(manager_client, catalogue):
+    keep = factories.resident()
+    db.session.commit()
+    response = manager_client.post(f"/admin/residents/{keep.id}/merge",
+                                   data={"other": "9" * 30}, headers=EN)
+    assert response.status_code == 400
+    assert "No resident record matches" in response.get_data(as_text=True)
+
+
+def test_linking_keeps_the_residents_refusal_of_scoring(staff_client, client, catalogue):
+    from portal.engagement import scoring
+    from portal.engagement.models import EngagementScore
+    from portal.timeutil import local_today
+
+    client.post("/account/register", data={
+        "display_name": "Ren", "email": "ren@example.org", "password": "autumn river stones",
+        "confirm": "autumn river stones", "locale": "en"})  # consents off by default
+    register = factories.resident(consent_profiling=True)
+    factories.events(register, "library-loans", 2)
+    scoring.recompute(local_today())
+    db.session.commit()
+    staff_client.post(f"/admin/residents/{register.id}/link", data={"email": "ren@example.org"})
+    db.session.expire_all()
+    assert db.session.get(Resident, register.id).consent_profiling is False
+    assert db.session.scalar(select(func.count()).select_from(EngagementScore).where(
+        EngagementScore.resident_id == register.id)) == 0

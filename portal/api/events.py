@@ -38,7 +38,7 @@ from portal.services.usage import (
 from portal.timeutil import utcnow
 
 MAX_EVENTS = 1000
-KEY_MAX = 120
+KEY_MAX = 100  # stored with a department prefix in a 120-character column
 #: The status of a whole request carrying more than MAX_EVENTS events.
 TOO_MANY_STATUS = 413
 
@@ -259,6 +259,10 @@ def _result(index: int, key: Any, status: Status,
     return result
 
 
+def scoped_key(department_id: int, key: str) -> str:
+    return f"d{department_id}:{key}"
+
+
 def ingest_events(*, token: ApiToken, events: Sequence[Any],
                   now: datetime | None = None) -> dict[str, Any]:
     """Store the acceptable ``events`` for ``token``; the per-item results and counts."""
@@ -281,39 +285,53 @@ def ingest_events(*, token: ApiToken, events: Sequence[Any],
     residents = _residents({item.resident_ref for item in good})
     by_slug, by_code = _services({i.service_slug for i in good if i.service_slug},
                                  {i.service_code for i in good if i.service_code})
-    stored = existing_keys(EventSource.API, {k for k in keys if isinstance(k, str)})
     allowed = {department.id for department in token.departments}
+    services: list[ServiceRow | Rejection | None] = []
+    for item in items:
+        try:
+            services.append(_resolve_service(item, by_slug, by_code)
+                            if isinstance(item, Item) else None)
+        except Rejection as rejection:
+            services.append(rejection)
+    # Keys are unique per department: two departmental systems may both number
+    # their events 1, 2, 3 … without one's events being taken for the other's.
+    candidates = {scoped_key(service.department_id, key)
+                  for key, service in zip(keys, services, strict=True)
+                  if isinstance(key, str) and isinstance(service, ServiceRow)}
+    taken = existing_keys(EventSource.API, candidates)
 
     results: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    taken = set(stored)
-    for index, (raw, key, item) in enumerate(zip(events, keys, items, strict=True)):
+    for index, (raw, key, item, service) in enumerate(zip(events, keys, items, services,
+                                                          strict=True)):
         raw_key = raw.get("idempotency_key") if isinstance(raw, dict) else None
         if isinstance(key, Rejection):
             results.append(_result(index, raw_key, Status.REJECTED, key))
             continue
-        if key in taken:
-            results.append(_result(index, key, Status.DUPLICATE))
-            continue
         try:
             if isinstance(item, Rejection):
                 raise item
-            resident_id = residents.get(item.resident_ref)
-            if resident_id is None:
-                raise Rejection(Reason.UNKNOWN_RESIDENT, "resident_external_id",
-                                _("Unknown resident."))
-            service = _resolve_service(item, by_slug, by_code)
+            if isinstance(service, Rejection):
+                raise service
             if service.department_id not in allowed:
                 raise Rejection(Reason.SERVICE_NOT_ALLOWED,
                                 "service" if item.service_slug else "service_code",
                                 _("This token may not record use of this service."))
+            stored_key = scoped_key(service.department_id, key)
+            if stored_key in taken:
+                results.append(_result(index, key, Status.DUPLICATE))
+                continue
+            resident_id = residents.get(item.resident_ref)
+            if resident_id is None:
+                raise Rejection(Reason.UNKNOWN_RESIDENT, "resident_external_id",
+                                _("Unknown resident."))
         except Rejection as rejection:
             results.append(_result(index, key, Status.REJECTED, rejection))
             continue
-        taken.add(key)
+        taken.add(stored_key)
         rows.append({"resident_id": resident_id, "service_id": service.id, "kind": item.kind,
                      "channel": item.channel, "occurred_at": item.occurred_at,
-                     "source": EventSource.API.value, "idempotency_key": key,
+                     "source": EventSource.API.value, "idempotency_key": stored_key,
                      "note": item.note, "recorded_by_id": None})
         results.append(_result(index, key, Status.CREATED))
 

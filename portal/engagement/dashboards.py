@@ -105,7 +105,7 @@ SORTS = {
     "change": ((EngagementScore.score - func.coalesce(EngagementScore.score_30d_ago,
                                                       EngagementScore.score)).asc(),
                Resident.id),
-    "last_use": (EngagementScore.last_use_at.asc(), Resident.id),
+    "last_use": (EngagementScore.last_use_at.asc().nulls_first(), Resident.id),
     "name": (Resident.family_name_kana, Resident.given_name_kana, Resident.id),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from portal.auth.models import User
 from portal.engagement.scoring import recompute
 from portal.extensions import db
@@ -9,8 +11,15 @@ from portal.timeutil import local_today
 
 
 def recompute_today(user_id: int | None = None) -> int:
-    """Job entry point: recompute today's scores and commit."""
+    """Job entry point (the console button): today's scores, with what is known now."""
     actor = db.session.get(User, user_id) if user_id else None
     run = recompute(local_today(), actor=actor)
+    db.session.commit()
+    return run.scores
+
+
+def recompute_yesterday() -> int:
+    """Job entry point (daily, after local midnight): the day that just ended, complete."""
+    run = recompute(local_today() - timedelta(days=1))
     db.session.commit()
     return run.scores

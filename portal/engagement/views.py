@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.audit.recording import record
+from portal.audit.recording import record, record_many
 from portal.charts import render_svg, table_rows
 from portal.engagement import admin_bp, charts, dashboards, weights
 from portal.engagement.explain import MEASURE_LABELS
@@ -38,7 +38,7 @@ from portal.permissions import (
     permission_required,
 )
 from portal.rendering import render_and_commit
-from portal.security import safe_next
+from portal.security import safe_cell, safe_next
 from portal.services.models import Service
 from portal.services.scope import visible_service_ids
 from portal.timeutil import local_today
@@ -101,7 +101,13 @@ def service_engagement(slug: str):
         filters = _filters(form)
         page = db.paginate(dashboards.score_list(service.id, filters, local_today().year),
                            per_page=PAGE_SIZE, error_out=False, count=True)
-        context.update(form=form, page=page, filters=filters)
+        context.update(form=form, page=page, filters=filters,
+                       filter_args={field.name: field.data for field in form
+                                    if field.data and not field.errors})
+        record_many("engagement.list_view", actor=current_user, target_type="residents",
+                    target_ids=[score.resident_id for score in page.items],
+                    summary=f"Saw the score for {service.slug} in a list",
+                    data={"service": service.slug, "page": page.page})
     return render_and_commit("engagement/service.html", **context)
 
 
@@ -120,17 +126,21 @@ def service_engagement_csv(slug: str):
                      "uses_in_window", "reason"])
     for score in rows:
         resident = score.resident
-        writer.writerow([resident.id, resident.external_id or "", resident.family_name,
-                         resident.given_name, resident.family_name_kana,
-                         resident.given_name_kana, resident.district or "",
-                         resident.birth_year or "", resident.preferred_locale,
-                         f"{score.score:.1f}", score.band, score.trend,
-                         "" if score.score_30d_ago is None else f"{score.score_30d_ago:.1f}",
-                         score.last_use_at.isoformat() if score.last_use_at else "",
-                         score.uses_in_window, score.reason or ""])
+        cells = [resident.id, resident.external_id or "", resident.family_name,
+                 resident.given_name, resident.family_name_kana, resident.given_name_kana,
+                 resident.district or "", resident.birth_year or "", resident.preferred_locale,
+                 f"{score.score:.1f}", score.band, score.trend,
+                 "" if score.score_30d_ago is None else f"{score.score_30d_ago:.1f}",
+                 score.last_use_at.isoformat() if score.last_use_at else "",
+                 score.uses_in_window, score.reason or ""]
+        writer.writerow([safe_cell(cell) for cell in cells])
     record("engagement.export", actor=current_user, target=service,
            summary=f"Exported {len(rows)} scores of {service.slug}",
            data={"rows": len(rows), "filters": filters.__dict__})
+    record_many("engagement.exported", actor=current_user, target_type="residents",
+                target_ids=[score.resident_id for score in rows],
+                summary=f"Score for {service.slug} exported to CSV",
+                data={"service": service.slug})
     db.session.commit()
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename={service.slug}-scores-"

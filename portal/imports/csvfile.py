@@ -17,6 +17,8 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.security import safe_cell
+
 #: ``--encoding`` choices → the Python codecs tried, in order.
 ENCODINGS: dict[str, tuple[str, ...]] = {
     "auto": ("utf-8-sig", "cp932"),
@@ -244,6 +246,6 @@ def problems_csv(problems: list[dict[str, Any]], translate: bool = True) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["row", "column", "reason"])
     for problem in problems:
-        writer.writerow([problem["row"], problem["column"],
-                         describe(problem) if translate else problem["reason"]])
+        writer.writerow([safe_cell(problem["row"]), safe_cell(problem["column"]),
+                         safe_cell(describe(problem) if translate else problem["reason"])])
     return out.getvalue()

@@ -17,9 +17,11 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 
 from portal.auth.models import normalise_email
+from portal.engagement.scoring import forget_residents
 from portal.extensions import db
 from portal.imports.csvfile import Column, Records, Result, numbered, parse_bool
 from portal.residents.models import Household, Resident
+from portal.residents.operations import CONSENT_FIELDS
 from portal.timeutil import local_today, utcnow
 
 COLUMNS = (
@@ -246,13 +248,29 @@ def _update_existing(rows: list[tuple[int, dict[str, Any]]],
     if not rows:
         return
     now = utcnow()
+    # A resident with an account decides their consents in the portal: the register
+    # file does not override them (in either direction).
+    self_managed = _with_accounts([resident_id for resident_id, _ in rows])
+    withdrawn = []
     changes = []
     for resident_id, values in rows:
         change = {name: value for name, value in values.items()
-                  if name not in ("external_id", "household_id")}
+                  if name not in ("external_id", "household_id")
+                  and not (resident_id in self_managed and name in CONSENT_FIELDS)}
+        if change.get("consent_profiling") is False:
+            withdrawn.append(resident_id)
         if "household_id" in values:
             change["household_id"] = households[values["household_id"]]
         change.update(id=resident_id, updated_at=now)
         changes.append(change)
     for chunk in _chunks(changes):
         db.session.execute(update(Resident), list(chunk))
+    forget_residents(withdrawn)  # no scores without consent to profiling
+
+
+def _with_accounts(resident_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(resident_ids):
+        found.update(db.session.scalars(select(Resident.id).where(
+            Resident.id.in_(list(chunk)), Resident.user_id.is_not(None))))
+    return found

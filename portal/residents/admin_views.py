@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.audit.recording import record
+from portal.audit.recording import record, record_many
 from portal.auth.accounts import find_by_email
 from portal.charts import render_svg
 from portal.engagement import charts, dashboards
@@ -46,8 +46,11 @@ def residents():
     wanted = filter_values(form)
     stmt = records.search_residents(wanted.get("q"), wanted.get("district"))
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("residents/admin/list.html", form=form, page=page,
-                           searched=bool(wanted.get("q") or wanted.get("district")))
+    record_many("resident.list_view", actor=current_user, target_type="residents",
+                target_ids=[resident.id for resident in page.items],
+                summary="Saw the resident in a search result", data={"page": page.page})
+    return render_and_commit("residents/admin/list.html", form=form, page=page,
+                             searched=bool(wanted.get("q") or wanted.get("district")))
 
 
 def _visible_services():
@@ -176,8 +179,9 @@ def merge(resident_id: int):
     form = MergeForm()
     if form.validate_on_submit():
         key = form.other.data.strip()
+        number = int(key) if key.isdigit() and len(key) <= 12 else -1
         other = db.session.scalar(select(Resident).where(
-            (Resident.external_id == key) | (Resident.id == (int(key) if key.isdigit() else -1)))
+            (Resident.external_id == key) | (Resident.id == number))
             .where(Resident.anonymised_at.is_(None)))
         if other is None:
             form.other.errors.append(_("No resident record matches %(key)s.", key=key))

@@ -47,10 +47,8 @@ def build_export(*, resident: Resident, user: User) -> bytes:
     services = {s.id: s for s in db.session.scalars(select(Service))}
     events = db.session.scalars(select(UsageEvent).where(UsageEvent.resident_id == resident.id)
                                 .order_by(UsageEvent.occurred_at)).all()
-    messages = db.session.scalars(select(OutboundMessage).where(or_(
-        OutboundMessage.user_id == user.id,
-        OutboundMessage.to_address.in_([a for a in (user.email, resident.email) if a])))
-        .order_by(OutboundMessage.created_at)).all()
+    messages = db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.user_id == user.id).order_by(OutboundMessage.created_at)).all()
     accesses = db.session.scalars(select(AuditEntry).where(or_(
         (AuditEntry.target_type == "residents") & (AuditEntry.target_id == str(resident.id)),
         (AuditEntry.target_type == "users") & (AuditEntry.target_id == str(user.id))))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import String, cast, delete, select, update
 
 from portal.audit.models import AuditEntry
 from portal.audit.recording import record
@@ -63,7 +63,6 @@ def erase(*, resident: Resident, user: User | None) -> None:
     and its usage events without notes. The audit log keeps its entries but loses the
     e-mail address; messages to the resident are deleted.
     """
-    email_addresses = {a for a in (resident.email, user.email if user else None) if a}
     resident_id = resident.id
     resident.family_name = resident.given_name = ""
     resident.family_name_kana = resident.given_name_kana = resident.name_latin = ""
@@ -75,22 +74,20 @@ def erase(*, resident: Resident, user: User | None) -> None:
     resident.do_not_contact = True
     resident.user_id = None
     resident.anonymised_at = utcnow()
+    # keys may carry the sender's own numbering (register numbers …): replace them
     db.session.execute(update(UsageEvent).where(UsageEvent.resident_id == resident_id)
-                       .values(note=None))
+                       .values(note=None, idempotency_key="erased-" + cast(UsageEvent.id,
+                                                                           String)))
     forget_resident(resident_id)
-    if email_addresses:
-        db.session.execute(delete(OutboundMessage).where(
-            OutboundMessage.to_address.in_(email_addresses)))
     if user is not None:
+        # only the account's own messages: a contact address is not proof of ownership
         db.session.execute(delete(OutboundMessage).where(OutboundMessage.user_id == user.id))
         db.session.execute(update(AuditEntry).where(AuditEntry.actor_id == user.id)
                            .values(actor_label="(deleted account)"))
-        # failed sign-ins keep the address they were tried with in their data
-        for entry in db.session.scalars(select(AuditEntry).where(
-                AuditEntry.action == "auth.login_failed",
-                or_(AuditEntry.target_id == str(user.id), AuditEntry.target_id.is_(None)))):
-            if entry.data and entry.data.get("email") in email_addresses:
-                entry.data = {"email": "(deleted)"}
+        # failed sign-ins at this account keep the address that was tried
+        db.session.execute(update(AuditEntry).where(
+            AuditEntry.action == "auth.login_failed", AuditEntry.target_type == "users",
+            AuditEntry.target_id == str(user.id)).values(data={"email": "(deleted)"}))
         db.session.delete(user)
     db.session.flush()
     record("resident.erase", actor=None, target=("residents", resident_id),
@@ -114,10 +111,12 @@ def link_account(*, actor: User, resident: Resident, user: User) -> Resident:
                               id=current.external_id))
     if current is not None:
         _merge(actor=actor, keep=resident, drop=current, prefer_dropped_preferences=True)
+        if not resident.consent_profiling:
+            forget_resident(resident.id)  # the resident's own "no" applies to the record
     resident.user_id = user.id
     db.session.flush()
     record("resident.link", actor=actor, target=resident,
-           summary=f"Linked account {user.id} to register record {resident.external_id}",
+           summary=f"Linked account {user.id} to resident {resident.id}",
            data={"user_id": user.id, "merged_record": current.id if current else None})
     return resident
 

@@ -5,6 +5,8 @@ Revises: a13bc0e630f1
 Create Date: 2026-11-22 14:32:34.312315
 
 """
+from datetime import datetime, timezone
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -121,6 +123,17 @@ def upgrade():
     with op.batch_alter_table('scoring_models', schema=None) as batch_op:
         batch_op.create_index('ix_scoring_models_service_version', ['service_id', 'version'], unique=False)
 
+    # the global default model, so that no page has to create it on first use
+    models = sa.table(
+        "scoring_models", sa.column("service_id", sa.Integer), sa.column("version", sa.Integer),
+        sa.column("weight_recency", sa.Integer), sa.column("weight_frequency", sa.Integer),
+        sa.column("weight_satisfaction", sa.Integer), sa.column("weight_friction", sa.Integer),
+        sa.column("red_below", sa.Integer), sa.column("green_from", sa.Integer),
+        sa.column("note", sa.String), sa.column("created_at", sa.DateTime(timezone=True)))
+    op.bulk_insert(models, [{
+        "service_id": None, "version": 1, "weight_recency": 35, "weight_frequency": 35,
+        "weight_satisfaction": 20, "weight_friction": 10, "red_below": 50, "green_from": 75,
+        "note": "Built-in default", "created_at": datetime.now(timezone.utc)}])
     # ### end Alembic commands ###
 
 
