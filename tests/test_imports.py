@@ -575,7 +575,8 @@ def test_import_withdrawing_profiling_consent_removes_scores(runner, tmp_path, c
     taro = db.session.scalar(select(Resident).where(Resident.external_id == "R001"))
     service = db.session.scalar(select(EngagementScore.service_id).limit(1))  # none yet
     assert service is None
-    db.session.add(UsageEvent(resident_id=taro.id, service_id=1, kind="use",
+    db.session.add(UsageEvent(resident_id=taro.id, service_id=catalogue["library"].services[0].id,
+                              kind="use",
                               channel="counter", occurred_at=utcnow(), source="staff",
                               idempotency_key="probe-1"))
     scoring.recompute(local_today())
