@@ -46,6 +46,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
 )
 
@@ -123,6 +124,10 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     replace_current = newest is None or as_of >= newest
 
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # one recompute at a time (the daily job and a manager's button may meet);
+        # SQLite serialises writers by itself
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('portal.recompute'))"))
     for table in (PARAMS, STAGE):
         table.drop(connection, checkfirst=True)
         table.create(connection)
