@@ -332,3 +332,17 @@ def _check_validation(admin):
     version = model_for("library-loans", admin, recency=50, frequency=50)
     assert version.version == 1
     assert model_for("library-loans", admin, recency=40, frequency=60).version == 2
+
+
+def test_old_daily_snapshots_are_pruned_but_month_starts_kept(catalogue):
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=200, count=10, spacing=15)
+    days = [date(2026, 3, 1), date(2026, 3, 15), date(2026, 4, 1), date(2026, 5, 20),
+            DAY - timedelta(days=20), DAY]
+    for day in days:
+        scoring.recompute(day)
+    removed = scoring.prune_history(DAY)
+    assert removed > 0
+    kept = set(db.session.scalars(select(ScoreSnapshot.as_of).distinct()))
+    assert kept == {date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 20),  # within 35 days
+                    DAY - timedelta(days=20), DAY}

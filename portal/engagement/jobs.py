@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from portal.auth.models import User
-from portal.engagement.scoring import recompute
+from portal.engagement.scoring import prune_history, recompute
 from portal.extensions import db
 from portal.timeutil import local_today
 
@@ -19,7 +19,10 @@ def recompute_today(user_id: int | None = None) -> int:
 
 
 def recompute_yesterday() -> int:
-    """Job entry point (daily, after local midnight): the day that just ended, complete."""
+    """Job entry point (daily, after local midnight): the day that just ended, complete,
+    then the old daily snapshots that the trends no longer need."""
     run = recompute(local_today() - timedelta(days=1))
+    db.session.commit()
+    prune_history(local_today())
     db.session.commit()
     return run.scores

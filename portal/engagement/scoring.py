@@ -40,6 +40,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    extract,
     func,
     insert,
     literal,
@@ -104,6 +105,18 @@ def forget_residents(resident_ids: list[int]) -> None:
         chunk = resident_ids[start:start + 900]
         db.session.execute(delete(EngagementScore).where(EngagementScore.resident_id.in_(chunk)))
         db.session.execute(delete(ScoreSnapshot).where(ScoreSnapshot.resident_id.in_(chunk)))
+
+
+KEEP_DAILY_DAYS = 35
+
+
+def prune_history(today: date, keep_days: int = KEEP_DAILY_DAYS) -> int:
+    """Keep daily snapshots for ``keep_days`` (enough for the 30-day comparisons) and
+    the first day of every month before that (the 12-month trends). One DELETE."""
+    s = ScoreSnapshot.__table__
+    result = db.session.execute(delete(s).where(
+        s.c.as_of < today - timedelta(days=keep_days), extract("day", s.c.as_of) != 1))
+    return result.rowcount or 0
 
 
 def current_as_of() -> date | None:
