@@ -263,3 +263,13 @@ def test_longest_since_last_use_puts_never_used_first(manager_client, scored):
         as_text=True)
     first_row = html.split("<tbody>")[-1].split("</tr>")[0]
     assert "eligible, never used" in first_row
+
+
+@pytest.mark.parametrize("low, high, red, green, style", [
+    (40, 50, 50, 75, "band-red"), (50, 60, 50, 75, "band-yellow"), (70, 80, 50, 75, "neutral"),
+    (80, 90, 50, 75, "band-green"), (40, 50, 45, 75, "neutral"), (90, 101, 50, 90, "band-green"),
+])
+def test_histogram_bars_take_the_band_of_their_scores(low, high, red, green, style):
+    from portal.engagement.charts import bin_style
+
+    assert bin_style(low, high, red, green) == style

@@ -18,14 +18,22 @@ def band_shares(aggregate: ScoreAggregate) -> StackedBar:
         for band in ("red", "yellow", "green")])
 
 
+def bin_style(low: int, high: int, red_below: int, green_from: int) -> str:
+    """The band of the scores in [low, high); a bin that holds two bands is neutral."""
+    if high <= red_below:
+        return BAND_STYLES["red"]
+    if low >= green_from:
+        return BAND_STYLES["green"]
+    if low >= red_below and high <= green_from:
+        return BAND_STYLES["yellow"]
+    return "neutral"
+
+
 def histogram(aggregate: ScoreAggregate, red_below: int, green_from: int) -> BarChart:
     labels = [f"{n * 10}–{n * 10 + 9}" if n < HISTOGRAM_BINS - 1 else "90–100"
               for n in range(HISTOGRAM_BINS)]
-    styles = []
-    for n in range(HISTOGRAM_BINS):
-        middle = n * 10 + 5
-        band = "red" if middle < red_below else "yellow" if middle < green_from else "green"
-        styles.append(BAND_STYLES[band])
+    styles = [bin_style(n * 10, n * 10 + 10 if n < HISTOGRAM_BINS - 1 else 101, red_below,
+                        green_from) for n in range(HISTOGRAM_BINS)]
     return BarChart(title=_("Score distribution"), categories=labels,
                     values=list(aggregate.histogram or [0] * HISTOGRAM_BINS), styles=styles,
                     y_label=_("Residents"), empty_text=_("No data"))

@@ -138,11 +138,16 @@ def record_use(resident_id: int):
 
 
 def _render_with(resident: Resident, services, **forms):
+    """The 360° page again, with a refused form and its errors (nothing it tried is kept)."""
+    db.session.rollback()
     filters = TimelineFilterForm(formdata=None, services=services)
     events = db.paginate(records.timeline(resident, viewer=current_user), per_page=30,
                          error_out=False)
     context = {"entry_form": _entry_form(services), "link_form": LinkAccountForm(),
                "merge_form": MergeForm(), **forms}
+    record("resident.view", actor=current_user, target=resident,
+           summary="Viewed resident record (form shown again)", data={"page": events.page})
+    db.session.commit()  # the audit entry stays even though the form was refused
     return render_template(
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
         uses=records.services_used(resident, viewer=current_user),
