@@ -202,12 +202,38 @@ def test_trend_and_previous_score_after_two_runs(catalogue):
     s = score_of(who, "library-loans")
     assert s.previous_score == first and s.score < first
     assert s.trend == "down"
-    assert s.score_30d_ago == first  # the snapshot of 40 days ago is the month-old one
+    # 30 days before DAY the last use was 15 days old and 3 uses fell in the window:
+    # the same inputs as on the first day
+    assert s.score_30d_ago == first
     snapshots = db.session.scalars(select(ScoreSnapshot.as_of).where(
         ScoreSnapshot.resident_id == who.id,
         ScoreSnapshot.service_id == factories.service("library-loans").id)
         .order_by(ScoreSnapshot.as_of)).all()
-    assert snapshots == [first_day, DAY]
+    assert first_day.day == 1
+    assert snapshots == [first_day]  # a month's first day is kept, other days are not
+
+
+def test_a_rerun_on_the_same_day_keeps_comparing_with_the_day_before(catalogue):
+    set_interval("library-loans", 7)
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=10)  # recency falls 7 points a day
+    scoring.recompute(DAY - timedelta(days=1))
+    before = score_of(who, "library-loans").score
+    scoring.recompute(DAY)
+    scoring.recompute(DAY)
+    s = score_of(who, "library-loans")
+    assert s.previous_score == before and s.trend == "down"
+
+
+def test_score_30_days_ago_comes_from_the_events_not_from_earlier_runs(catalogue):
+    set_interval("library-loans", 30)
+    recent, newcomer = factories.resident(), factories.resident()
+    use(recent, "library-loans", days_before_end=35)  # used 5 days before D − 30
+    use(newcomer, "library-loans", days_before_end=10)  # nothing before D − 30
+    scoring.recompute(DAY)
+    assert score_of(recent, "library-loans").score_30d_ago == pytest.approx(
+        round((35 * 100 + 35 * 100 / 3 + 10 * 100) / 80, 4))
+    assert score_of(newcomer, "library-loans").score_30d_ago is None  # no rule: not scored then
 
 
 def test_an_older_day_fills_history_without_replacing_current_scores(catalogue):
@@ -286,14 +312,24 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
                 continue
             interval = service.expected_interval_days
             window = explain.window_days(interval)
-            days = (END - max(mine)).total_seconds() / 86400
-            n = sum(1 for m in mine if m >= END - timedelta(days=window))
             model: ScoringModel = models[service.id]
-            expected = explain.weighted_mean(
-                {"recency": explain.recency(days, interval),
-                 "frequency": explain.frequency(n, interval, window),
-                 "satisfaction": None, "friction": 100.0}, model.weights())
-            assert stored.score == pytest.approx(expected, abs=1e-4), (who.id, slug)
+
+            def reference(cut, mine=mine, interval=interval, window=window, model=model):
+                before = [m for m in mine if m < cut]
+                if not before:
+                    return None
+                days = (cut - max(before)).total_seconds() / 86400
+                n = sum(1 for m in before if m >= cut - timedelta(days=window))
+                return explain.weighted_mean(
+                    {"recency": explain.recency(days, interval),
+                     "frequency": explain.frequency(n, interval, window),
+                     "satisfaction": None, "friction": 100.0}, model.weights())
+
+            assert stored.score == pytest.approx(reference(END), abs=1e-4), (who.id, slug)
+            then = reference(END - timedelta(days=30))
+            if then is None and service.eligibility:
+                then = 0.0
+            assert stored.score_30d_ago == pytest.approx(then, abs=1e-4), (who.id, slug)
             assert stored.band == explain.band(stored.score, model.red_below, model.green_from)
             assert stored.model_id == model.id
             checked += 1
@@ -337,12 +373,33 @@ def _check_validation(admin):
 def test_old_daily_snapshots_are_pruned_but_month_starts_kept(catalogue):
     who = factories.resident()
     use(who, "library-loans", days_before_end=200, count=10, spacing=15)
+    scoring.recompute(DAY)
+    # older days fill history (each keeps its snapshot)
     days = [date(2026, 3, 1), date(2026, 3, 15), date(2026, 4, 1), date(2026, 5, 20),
-            DAY - timedelta(days=20), DAY]
+            DAY - timedelta(days=20)]
     for day in days:
         scoring.recompute(day)
     removed = scoring.prune_history(DAY)
     assert removed > 0
     kept = set(db.session.scalars(select(ScoreSnapshot.as_of).distinct()))
     assert kept == {date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 20),  # within 35 days
-                    DAY - timedelta(days=20), DAY}
+                    DAY - timedelta(days=20)}
+
+
+def test_a_recompute_without_active_services_empties_the_scores(catalogue):
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=3)
+    scoring.recompute(DAY - timedelta(days=1))
+    for service in catalogue_services():
+        service.active = False
+    db.session.flush()
+    run = scoring.recompute(DAY)
+    assert run.scores == 0 and db.session.scalars(select(EngagementScore)).all() == []
+    total = db.session.scalar(select(ScoreAggregate).where(
+        ScoreAggregate.as_of == DAY, ScoreAggregate.scope == "all"))
+    assert total.scores == 0 and total.active_90 == 0  # activity counts active services
+
+
+def catalogue_services():
+    from portal.services.models import Service
+    return db.session.scalars(select(Service)).all()

@@ -20,7 +20,7 @@ def recompute_today(user_id: int | None = None) -> int:
 
 def recompute_yesterday() -> int:
     """Job entry point (daily, after local midnight): the day that just ended, complete,
-    then the old daily snapshots that the trends no longer need."""
+    then the snapshots of filled-in days that the trends no longer need."""
     run = recompute(local_today() - timedelta(days=1))
     db.session.commit()
     prune_history(local_today())

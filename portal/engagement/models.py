@@ -86,7 +86,8 @@ class EngagementScore(db.Model):
     service."""
 
     __tablename__ = "engagement_scores"
-    __table_args__ = (Index("ix_engagement_scores_resident_id", "resident_id"),)
+    __table_args__ = (Index("ix_engagement_scores_resident_id", "resident_id"),
+                      {"sqlite_with_rowid": False})
 
     service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,12 +14,18 @@ gets a score at T = the end of D:
 - score: the weighted mean of the present measures (a missing measure's weight is
   shared out in proportion); an eligible resident who never used the service
   scores 0 with the reason "eligible_never_used";
-- band: red below the model's red edge, green from its green edge, yellow between.
+- band: red below the model's red edge, green from its green edge, yellow between;
+- previous score and trend: against the current scores before the run (the day
+  before, normally); the score 30 days ago: the same model on the events known
+  then, worked out in the same pass (so a change of weights does not read as a
+  fall, and no daily copy of every score has to be kept for it).
 
 Residents without consent to profiling, and erased records, are not scored.
-Everything is SQL over sets: one grouped pass over the usage events, INSERT …
-SELECT into the scores, snapshots and aggregates, all in the caller's single
-transaction, so readers see the old scores or the new ones, never a mix.
+Everything is SQL over sets: one grouped pass over each service's usage events
+into a fresh table that replaces the current scores, then the aggregates, all
+in the caller's single transaction, so readers see the old scores or the new
+ones, never a mix. The scores of a month's first day (and of any older day a
+run fills in) are kept as snapshots: the per-resident history.
 """
 
 from __future__ import annotations
@@ -30,10 +36,9 @@ from datetime import date, timedelta
 from sqlalchemy import (
     Column,
     Date,
-    Float,
     Integer,
     MetaData,
-    String,
+    PrimaryKeyConstraint,
     Table,
     and_,
     case,
@@ -44,12 +49,15 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
     text,
     true,
+    union_all,
 )
+from sqlalchemy.schema import DropTable
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime
@@ -66,7 +74,7 @@ from portal.engagement.models import (
 from portal.extensions import db
 from portal.residents.models import Resident
 from portal.services.models import Service, UsageEvent
-from portal.sql import days_between, round_float
+from portal.sql import CreateTableAs, days_between, round_float
 from portal.timeutil import local_day_start, utcnow
 
 NEVER_USED = "eligible_never_used"
@@ -74,25 +82,6 @@ TREND_STEP = 1.0  # points: a smaller change is "same"
 AT_RISK_DROP = 15.0  # points within 30 days
 HISTOGRAM_BINS = 10
 DIGITS = 4  # stored precision: the same on SQLite and PostgreSQL
-
-_temp = MetaData()
-PARAMS = Table(
-    "score_params", _temp,
-    Column("service_id", Integer, primary_key=True),
-    Column("model_id", Integer), Column("interval_days", Integer),
-    Column("window_days", Integer), Column("window_start", UTCDateTime),
-    Column("w_recency", Integer), Column("w_frequency", Integer),
-    Column("w_satisfaction", Integer), Column("w_friction", Integer),
-    Column("red_below", Integer), Column("green_from", Integer),
-    prefixes=["TEMPORARY"],
-)
-STAGE = Table(
-    "score_stage", _temp,
-    *(Column(c.name, c.type, primary_key=c.primary_key)
-      for c in EngagementScore.__table__.columns),
-    prefixes=["TEMPORARY"],
-)
-
 
 def forget_resident(resident_id: int) -> None:
     """Remove every score of a resident who withdrew consent (or was erased)."""
@@ -111,8 +100,8 @@ KEEP_DAILY_DAYS = 35
 
 
 def prune_history(today: date, keep_days: int = KEEP_DAILY_DAYS) -> int:
-    """Keep daily snapshots for ``keep_days`` (enough for the 30-day comparisons) and
-    the first day of every month before that (the 12-month trends). One DELETE."""
+    """Keep the first day of every month (the 12-month trends) and, for
+    ``keep_days``, any other day a run filled in. One DELETE."""
     s = ScoreSnapshot.__table__
     result = db.session.execute(delete(s).where(
         s.c.as_of < today - timedelta(days=keep_days), extract("day", s.c.as_of) != 1))
@@ -126,8 +115,12 @@ def current_as_of() -> date | None:
 def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     """Score every resident and service in scope for the local day ``as_of``.
 
-    The current scores are replaced when ``as_of`` is not older than them; an older
-    day (filling history) writes its snapshot and aggregates only."""
+    The new scores go into a fresh table (``engagement_scores_next``) that then
+    replaces the current one, in the caller's transaction: writing into a table
+    without indexes and building them afterwards is several times faster than
+    deleting and re-inserting 10⁶ indexed rows, and readers still see the old
+    scores or the new ones. An older day (filling history) writes its snapshot
+    and aggregates only; a month's first day also keeps its snapshot."""
     started = time.perf_counter()
     end = local_day_start(as_of + timedelta(days=1))
     services = db.session.scalars(select(Service).where(Service.active.is_(True))
@@ -137,25 +130,37 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     replace_current = newest is None or as_of >= newest
 
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
         # one recompute at a time (the daily job and a manager's button may meet);
         # SQLite serialises writers by itself
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('portal.recompute'))"))
-    for table in (PARAMS, STAGE):
+        # compiling the scoring statement for the JIT costs more than it saves
+        connection.execute(text("SET LOCAL jit = off"))
+    fresh = _fresh_table(postgresql)
+    temporary = [fresh] if postgresql else [fresh, UNSCORED]
+    for table in temporary:
         table.drop(connection, checkfirst=True)
-        table.create(connection)
     try:
-        if services:
-            connection.execute(insert(PARAMS), [_params(s, models[s.id], end) for s in services])
-        target = EngagementScore.__table__ if replace_current else STAGE
+        year = as_of.year
+        used, never = [], []
+        for service in services:
+            inputs = _Inputs(service, models[service.id], as_of, end)
+            used.append(_used(inputs, _unscored(postgresql), previous=replace_current))
+            if inputs.has_rule:
+                never.append(_never_used(inputs, year, previous=replace_current))
+        _fill(connection, fresh, used, never, postgresql)
         if replace_current:
-            db.session.execute(delete(EngagementScore))
-        _insert_scores(connection, target, as_of, end)
+            _replace_current(connection, postgresql)
+            target = EngagementScore.__table__
+        else:
+            target = fresh
         count = connection.execute(select(func.count()).select_from(target)).scalar_one()
-        _write_snapshots(connection, target, as_of)
-        _write_aggregates(connection, target, as_of, end)
+        if not replace_current or as_of.day == 1:
+            _write_snapshots(connection, target, as_of)
+        _write_aggregates(connection, target, as_of, end, [s.id for s in services])
     finally:
-        for table in (PARAMS, STAGE):
+        for table in temporary:
             table.drop(connection, checkfirst=True)
     db.session.expire_all()
     run = ScoreRun(as_of=as_of, scores=count, replaced_current=replace_current,
@@ -167,156 +172,234 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     return run
 
 
-def _params(service: Service, model, end) -> dict:
-    window = max(90, service.expected_interval_days)
-    return {
-        "service_id": service.id, "model_id": model.id,
-        "interval_days": service.expected_interval_days, "window_days": window,
-        "window_start": end - timedelta(days=window),
-        "w_recency": model.weight_recency, "w_frequency": model.weight_frequency,
-        "w_satisfaction": model.weight_satisfaction, "w_friction": model.weight_friction,
-        "red_below": model.red_below, "green_from": model.green_from,
-    }
+FRESH = "engagement_scores_next"
+# OFFSET 0, written out (a bound 0 is not a fence for PostgreSQL's planner)
+FENCE = literal_column("0")
+# residents who are not scored (no consent to profiling, or erased), for this run
+UNSCORED = Table("score_unscored", MetaData(), Column("id", Integer, primary_key=True),
+                 prefixes=["TEMPORARY"])
 
 
-def _snapshot_day(on_or_before: date, before: bool) -> date | None:
-    """The latest snapshot day before (or on or before) a day."""
-    column = ScoreSnapshot.as_of
-    return db.session.scalar(select(func.max(column)).where(
-        column < on_or_before if before else column <= on_or_before))
+def _fresh_table(postgresql: bool) -> Table:
+    """A table like ``engagement_scores``. On PostgreSQL it is made by CREATE TABLE
+    … AS (which, unlike INSERT … SELECT, may run in parallel) and keyed and
+    indexed once the rows are in; on SQLite it is created with its primary key
+    (SQLite cannot add one later) and filled in the key's order."""
+    current = EngagementScore.__table__
+    columns = [Column(c.name, c.type, nullable=c.nullable) for c in current.columns]
+    if postgresql:
+        return Table(FRESH, MetaData(), *columns)
+    return Table(FRESH, MetaData(), *columns,
+                 PrimaryKeyConstraint("service_id", "resident_id", name="pk_engagement_scores"),
+                 sqlite_with_rowid=False)
 
 
-def weighted_mean(measures: dict, weight):
-    """SQL twin of ``explain.weighted_mean``: present measures only, their weights
-    shared out in proportion; NULL when no present measure has weight. ``weight``
-    maps "w_<measure>" to a column (the parameters' columns)."""
-    numerator = sum((weight[f"w_{m}"] * func.coalesce(value, 0.0) for m, value in
-                     measures.items()), start=literal(0.0))
-    denominator = sum((case((value.is_(None), 0), else_=weight[f"w_{m}"]) for m, value in
-                       measures.items()), start=literal(0))
-    return round_float(numerator * 1.0 / func.nullif(denominator, 0), DIGITS)
+def _fill(connection, fresh: Table, used: list, never: list, postgresql: bool) -> None:
+    """The new scores: every service's users, then the residents eligible for a
+    service who never used it."""
+    names = [c.name for c in fresh.columns]
+    if postgresql and not used:  # no active service
+        fresh.create(connection)
+    elif postgresql:
+        # one statement for all the users, so that PostgreSQL can share the services
+        # out between its parallel workers
+        typed = []  # CREATE TABLE … AS takes the column types from the query
+        for branch in used:
+            rows = branch.subquery()
+            typed.append(select(*(cast(rows.c[n], fresh.c[n].type).label(n) for n in names)))
+        connection.execute(CreateTableAs(FRESH, union_all(*typed)))
+        not_null = [n for n in names if not fresh.c[n].nullable]
+        connection.execute(text(f"ALTER TABLE {FRESH} " + ", ".join(
+            f"ALTER COLUMN {n} SET NOT NULL" for n in not_null)))
+    else:
+        fresh.create(connection)
+        UNSCORED.create(connection)
+        r = Resident.__table__
+        connection.execute(insert(UNSCORED).from_select(["id"], _unscored_residents(r)))
+        for branch in used:
+            connection.execute(insert(fresh).from_select(names, branch))
+    for branch in never:
+        connection.execute(insert(fresh).from_select(names, branch))
 
 
-def _band(score, p):
-    return case((score < p.c.red_below, Band.RED.value), (score < p.c.green_from,
-                Band.YELLOW.value), else_=Band.GREEN.value)
+def _replace_current(connection, postgresql: bool) -> None:
+    current = EngagementScore.__table__
+    connection.execute(DropTable(current))
+    connection.execute(text(f"ALTER TABLE {FRESH} RENAME TO {current.name}"))
+    if postgresql:
+        connection.execute(text(f"ALTER TABLE {current.name} ADD CONSTRAINT "
+                                f"pk_{current.name} PRIMARY KEY (service_id, resident_id)"))
+    for index in current.indexes:
+        index.create(connection)
+    if postgresql:  # the planner's statistics for the new table
+        connection.execute(text(f"ANALYZE {current.name}"))
+
+
+def _unscored_residents(r):
+    """Residents who are not scored: no consent to profiling, or erased."""
+    return select(r.c.id).where(or_(r.c.consent_profiling.is_not(true()),
+                                    r.c.anonymised_at.is_not(None)))
+
+
+def _unscored(postgresql: bool):
+    # PostgreSQL's parallel workers cannot read temporary tables: there the residents
+    # are read by each service's statement; SQLite reads a temporary copy
+    if postgresql:
+        return _unscored_residents(Resident.__table__)
+    return select(UNSCORED.c.id)
+
+
+class _Inputs:
+    """One service's parameters for one day, bound into its statements as constants."""
+
+    def __init__(self, service: Service, model, as_of: date, end) -> None:
+        self.service_id, self.model_id = service.id, model.id
+        self.interval = service.expected_interval_days
+        self.window = max(90, self.interval)
+        self.as_of, self.end = as_of, end
+        self.month_ago = local_day_start(as_of - timedelta(days=29))  # the end of D − 30
+        self.weights = model.weights()
+        self.red_below, self.green_from = model.red_below, model.green_from
+        self.rule = service.eligibility or {}
+        self.has_rule = bool(self.rule)
+        self.computed_at = utcnow()
+
+    def recency(self, days):
+        """100 at or under one interval since the last use, 0 at three, linear between
+        (NULL days: no use, NULL recency)."""
+        interval = literal(float(self.interval))
+        return case((days <= interval, 100.0), (days >= 3 * interval, 0.0),
+                    else_=100.0 * (3 * interval - days) / (2 * interval))
+
+    def frequency(self, uses):
+        """Uses in the window against the expected count, at most 100."""
+        raw = uses * (100.0 * self.interval / self.window)
+        return case((raw > 100, 100.0), else_=raw)
+
+    def score(self, recency, frequency):
+        """The weighted mean of a used service's measures: recency and frequency are
+        always there, satisfaction is missing until surveys exist and friction is 100
+        until inquiries exist."""
+        return weighted_mean({"recency": recency, "frequency": frequency,
+                              "satisfaction": None, "friction": 100.0}, self.weights)
+
+    def band(self, score):
+        return case((score < self.red_below, Band.RED.value),
+                    (score < self.green_from, Band.YELLOW.value), else_=Band.GREEN.value)
+
+
+def _used(p: _Inputs, unscored, *, previous: bool):
+    """Residents who used the service: one grouped pass over its events (the index's
+    order) for the inputs now and 30 days ago, then the measures and the scores."""
+    e = UsageEvent.__table__
+    at = e.c.occurred_at
+    window_start = p.end - timedelta(days=p.window)
+    window_start_then = p.month_ago - timedelta(days=p.window)
+    last_use = func.max(at)
+    usage = (select(
+        e.c.resident_id, last_use.label("last_use"),
+        func.count().filter(at >= window_start).label("uses"),
+        days_between(literal(p.end, UTCDateTime), last_use).label("days"),
+        func.count().filter(and_(at >= window_start_then, at < p.month_ago)).label("uses_then"),
+        days_between(literal(p.month_ago, UTCDateTime), func.max(at).filter(at < p.month_ago))
+        .label("days_then"))
+        .where(e.c.service_id == p.service_id, at < p.end)
+        .group_by(e.c.resident_id)
+        .having(e.c.resident_id.not_in(unscored))).subquery("usage")
+    u = usage.c
+    recency, frequency = p.recency(u.days), p.frequency(u.uses)
+    never_then = literal(0.0) if p.has_rule else null()  # not used yet 30 days ago
+    # OFFSET 0 keeps this a subquery worked out once per row: merged into the query
+    # around it, the score would be worked out again for the band and the trend
+    scored = (select(
+        u.resident_id, u.last_use, u.uses, round_float(u.days, DIGITS).label("days"),
+        round_float(recency, DIGITS).label("recency"),
+        round_float(frequency, DIGITS).label("frequency"),
+        round_float(p.score(recency, frequency), DIGITS).label("score"),
+        case((u.days_then.is_(None), never_then),
+             else_=round_float(p.score(p.recency(u.days_then), p.frequency(u.uses_then)),
+                               DIGITS)).label("score_then"))
+        .offset(FENCE).subquery("scored"))
+    return _rows(p, scored, previous=previous, values={
+        "reason": null(), "recency": scored.c.recency, "frequency": scored.c.frequency,
+        "satisfaction": null(), "friction": literal(100.0),
+        "last_use_at": scored.c.last_use, "days_since_last_use": scored.c.days,
+        "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then})
+
+
+def _never_used(p: _Inputs, year: int, *, previous: bool):
+    """Residents the service's eligibility rule covers who never used it: score 0."""
+    r, e = Resident.__table__, UsageEvent.__table__
+    used = exists().where(e.c.service_id == p.service_id, e.c.resident_id == r.c.id,
+                          e.c.occurred_at < p.end)
+    never = (select(r.c.id.label("resident_id"), literal(0.0).label("score"),
+                    case((r.c.created_at < p.month_ago, 0.0)).label("score_then"))
+             .where(r.c.consent_profiling.is_(true()), r.c.anonymised_at.is_(None),
+                    r.c.created_at < p.end, *_rule_conditions(p.rule, r, year), ~used)
+             .subquery("never"))
+    return _rows(p, never, previous=previous, values={
+        "reason": literal(NEVER_USED), "recency": null(), "frequency": null(),
+        "satisfaction": null(), "friction": null(), "last_use_at": null(),
+        "days_since_last_use": null(), "uses_in_window": literal(0),
+        "score_30d_ago": never.c.score_then})
+
+
+def _rows(p: _Inputs, rows, *, previous: bool, values: dict):
+    """One service's rows in the table's column order, with the band, and the
+    previous score and trend from the current scores (a re-run on the same day
+    keeps comparing with the day before)."""
+    score = rows.c.score
+    columns = {"service_id": literal(p.service_id), "resident_id": rows.c.resident_id,
+               "as_of": literal(p.as_of, Date), "model_id": literal(p.model_id),
+               "score": score, "band": p.band(score), "window_days": literal(p.window),
+               "interval_days": literal(p.interval),
+               "computed_at": literal(p.computed_at, UTCDateTime), **values}
+    query = select(rows)
+    if previous:
+        old = EngagementScore.__table__.alias("old")
+        before = case((old.c.as_of < p.as_of, old.c.score), else_=old.c.previous_score)
+        query = query.outerjoin(old, and_(old.c.service_id == p.service_id,
+                                          old.c.resident_id == rows.c.resident_id))
+        columns |= {"previous_score": before, "trend": _trend(score, before)}
+    else:
+        columns |= {"previous_score": null(), "trend": literal(Trend.NEW.value)}
+    names = [c.name for c in EngagementScore.__table__.columns]
+    return query.with_only_columns(*(columns[n].label(n) for n in names))
+
+
+def weighted_mean(measures: dict, weights: dict[str, int], nullable: frozenset = frozenset()):
+    """SQL twin of ``explain.weighted_mean``: the mean of the present measures, a
+    missing one's weight shared out in proportion. A measure is a number (always
+    present), None (always missing) or a SQL expression — present, or NULL when it
+    is named in ``nullable``. What is known before the query runs is worked out
+    here, so that each row pays only for what can differ between rows. NULL when no
+    present measure has weight."""
+    terms, optional, fixed = [], [], 0
+    for name, value in measures.items():
+        weight = weights[name]
+        if value is None or weight == 0:
+            continue
+        if isinstance(value, int | float):
+            terms.append(literal(float(weight * value)))
+            fixed += weight
+        elif name in nullable:
+            terms.append(literal(float(weight)) * func.coalesce(value, 0.0))
+            optional.append(case((value.is_(None), 0), else_=weight))
+        else:
+            terms.append(literal(float(weight)) * value)
+            fixed += weight
+    if not terms:
+        return null()
+    total = sum(terms[1:], start=terms[0])
+    if not optional:
+        return total / literal(float(fixed)) if fixed else null()
+    return total / func.nullif(sum(optional, start=literal(fixed)), 0)
 
 
 def _trend(score, previous):
-    if previous is None or isinstance(previous, type(null())):
-        return literal(Trend.NEW.value)
     return case((previous.is_(None), Trend.NEW.value),
                 (score - previous >= TREND_STEP, Trend.UP.value),
                 (previous - score >= TREND_STEP, Trend.DOWN.value), else_=Trend.SAME.value)
-
-
-def _insert_scores(connection, target: Table, as_of: date, end) -> None:
-    e, r, p = UsageEvent.__table__, Resident.__table__, PARAMS
-    previous_day = _snapshot_day(as_of, before=True)
-    month_ago_day = _snapshot_day(as_of - timedelta(days=30), before=False)
-    scored = and_(r.c.consent_profiling.is_(true()), r.c.anonymised_at.is_(None))
-
-    # One grouped pass over the events (service first: the index's order), which
-    # also works out the days since the last use once per group.
-    last_use = func.max(e.c.occurred_at)
-    usage = (select(e.c.service_id, e.c.resident_id, last_use.label("last_use"),
-                    func.sum(case((e.c.occurred_at >= p.c.window_start, 1), else_=0))
-                    .label("n_window"),
-                    days_between(literal(end, UTCDateTime), last_use).label("days"))
-             .join(p, p.c.service_id == e.c.service_id)
-             .where(e.c.occurred_at < end)
-             .group_by(e.c.service_id, e.c.resident_id)).subquery("usage")
-
-    # The measures and the score, materialised once: folded into the final query,
-    # every use of the score (band, trend, …) would work it out again.
-    interval = cast(p.c.interval_days, Float)
-    days = usage.c.days
-    recency = case((days <= interval, 100.0), (days >= 3 * interval, 0.0),
-                   else_=100.0 * (3 * interval - days) / (2 * interval))
-    frequency = case((100.0 * usage.c.n_window * interval / p.c.window_days > 100, 100.0),
-                     else_=100.0 * usage.c.n_window * interval / p.c.window_days)
-    present = {
-        "recency": recency,
-        "frequency": frequency,
-        "satisfaction": null(),  # no survey answers yet: the measure is missing
-        "friction": literal(100.0),  # no inquiries yet: nothing open, nothing overdue
-    }
-    measures = (
-        select(usage.c.service_id, usage.c.resident_id, usage.c.last_use, usage.c.n_window,
-               round_float(days, DIGITS).label("days"),
-               round_float(recency, DIGITS).label("recency"),
-               round_float(frequency, DIGITS).label("frequency"),
-               weighted_mean(present, p.c).label("score"))
-        .join(p, p.c.service_id == usage.c.service_id)
-        .join(r, r.c.id == usage.c.resident_id).where(scored)
-    ).cte("measures").prefix_with("MATERIALIZED")
-
-    score = measures.c.score
-    columns = _score_columns(as_of, p, measures, score, previous_day, month_ago_day)
-    rows = (select(
-        measures.c.resident_id, measures.c.service_id, *columns,
-        literal(None, String).label("reason"), measures.c.recency, measures.c.frequency,
-        present["satisfaction"].label("satisfaction"),
-        present["friction"].label("friction"), measures.c.last_use.label("last_use_at"),
-        measures.c.days.label("days_since_last_use"),
-        measures.c.n_window.label("uses_in_window"))
-        .join(p, p.c.service_id == measures.c.service_id)
-        .where(score.is_not(None))
-        .order_by(measures.c.service_id, measures.c.resident_id))  # the key's order
-    connection.execute(insert(target).from_select(_INSERT_ORDER, rows))
-
-    # eligible residents who never used a service with an eligibility rule
-    year = as_of.year
-    branches = []
-    for service_id, rule in db.session.execute(
-            select(Service.id, Service.eligibility).join(p, p.c.service_id == Service.id)
-            .where(Service.eligibility.is_not(None))):
-        if not rule:
-            continue
-        conditions = [scored, r.c.created_at < end, *_rule_conditions(rule, r, year)]
-        used = exists().where(target.c.resident_id == r.c.id,
-                              target.c.service_id == service_id)
-        branches.append(select(r.c.id.label("resident_id"),
-                               literal(service_id).label("service_id"))
-                        .where(*conditions, ~used))
-    for branch in branches:
-        never = branch.subquery("never")
-        zero = literal(0.0)
-        rows = (select(never.c.resident_id, never.c.service_id,
-                       *_score_columns(as_of, p, never, zero, previous_day, month_ago_day),
-                       literal(NEVER_USED).label("reason"), null(), null(), null(), null(),
-                       null(), null(), literal(0).label("uses_in_window"))
-                .join(p, p.c.service_id == never.c.service_id))
-        connection.execute(insert(target).from_select(_INSERT_ORDER, rows))
-
-
-_INSERT_ORDER = [
-    "resident_id", "service_id", "as_of", "model_id", "score", "band", "window_days",
-    "interval_days", "previous_score", "score_30d_ago", "trend", "computed_at", "reason",
-    "recency", "frequency", "satisfaction", "friction", "last_use_at", "days_since_last_use",
-    "uses_in_window",
-]
-
-
-def _score_columns(as_of, p, source, score, previous_day, month_ago_day):
-    previous = _snapshot_score(source, previous_day)
-    return [literal(as_of, Date).label("as_of"), p.c.model_id, score.label("score"),
-            _band(score, p).label("band"), p.c.window_days, p.c.interval_days,
-            previous.label("previous_score"),
-            _snapshot_score(source, month_ago_day).label("score_30d_ago"),
-            _trend(score, previous).label("trend"),
-            literal(utcnow(), UTCDateTime).label("computed_at")]
-
-
-def _snapshot_score(source, day: date | None):
-    """The pair's score in the snapshot of ``day``: one primary-key lookup per row
-    (NULL when there is no such day yet)."""
-    if day is None:
-        return null()
-    s = ScoreSnapshot.__table__
-    return (select(s.c.score).where(s.c.resident_id == source.c.resident_id,
-                                    s.c.service_id == source.c.service_id, s.c.as_of == day)
-            .scalar_subquery())
 
 
 def _rule_conditions(rule: dict, r, year: int) -> list:
@@ -334,20 +417,22 @@ def _rule_conditions(rule: dict, r, year: int) -> list:
         young = and_(child.c.birth_year > year - limit, child.c.birth_year <= year)
         conditions.append(or_(
             and_(r.c.birth_year > year - limit, r.c.birth_year <= year),
-            exists().where(child.c.household_id == r.c.household_id, young)))
+            and_(r.c.household_id.is_not(None),  # no household: no look-up
+                 exists().where(child.c.household_id == r.c.household_id, young))))
     return conditions
 
 
-def _write_snapshots(connection, target: Table, as_of: date) -> None:
+def _write_snapshots(connection, source: Table, as_of: date) -> None:
     s = ScoreSnapshot.__table__
     connection.execute(delete(s).where(s.c.as_of == as_of))
     connection.execute(insert(s).from_select(
         ["resident_id", "service_id", "as_of", "score", "band", "model_id"],
-        select(target.c.resident_id, target.c.service_id, literal(as_of, Date),
-               target.c.score, target.c.band, target.c.model_id)))
+        select(source.c.resident_id, source.c.service_id, literal(as_of, Date),
+               source.c.score, source.c.band, source.c.model_id)))
 
 
-def _write_aggregates(connection, target: Table, as_of: date, end) -> None:
+def _write_aggregates(connection, target: Table, as_of: date, end,
+                      active_services: list[int]) -> None:
     """Per service, per department and for everything: counts by band, mean, median
     (per service), at-risk residents, measure means, a histogram, active residents.
 
@@ -363,27 +448,31 @@ def _write_aggregates(connection, target: Table, as_of: date, end) -> None:
     flag = lambda condition: func.sum(case((condition, 1), else_=0))  # noqa: E731
     sums = [func.sum(target.c[m]) for m in MEASURES]
     counts = [func.count(target.c[m]) for m in MEASURES]
+    since_90, since_30 = end - timedelta(days=90), end - timedelta(days=30)
     query = (select(target.c.service_id, bin_, func.count(),
                     *(flag(target.c.band == b.value) for b in Band), flag(at_risk),
                     flag(target.c.reason == NEVER_USED), func.sum(target.c.score),
+                    flag(target.c.last_use_at >= since_30), flag(target.c.last_use_at >= since_90),
                     *sums, *counts)
              .group_by(target.c.service_id, bin_))
     totals: dict[tuple[str, int], dict] = {}
     for row in connection.execute(query):
         service_id, bin_value, n = row[0], int(row[1]), row[2]
-        red, yellow, green, risky, never, score_sum = row[3:9]
-        measure_sums, measure_counts = row[9:9 + len(MEASURES)], row[9 + len(MEASURES):]
+        red, yellow, green, risky, never, score_sum, active_30, active_90 = row[3:11]
+        measure_sums, measure_counts = row[11:11 + len(MEASURES)], row[11 + len(MEASURES):]
         for key in (("service", service_id), ("department", department_of[service_id]),
                     ("all", 0)):
             t = totals.setdefault(key, {"histogram": [0] * HISTOGRAM_BINS, "scores": 0,
                                         "red": 0, "yellow": 0, "green": 0, "at_risk": 0,
                                         "never_used": 0, "score_sum": 0.0,
+                                        "active_30": 0, "active_90": 0,
                                         "sums": [0.0] * len(MEASURES),
                                         "counts": [0] * len(MEASURES)})
             t["histogram"][bin_value] += n
             t["scores"] += n
             for name, value in (("red", red), ("yellow", yellow), ("green", green),
-                                ("at_risk", risky), ("never_used", never)):
+                                ("at_risk", risky), ("never_used", never),
+                                ("active_30", active_30), ("active_90", active_90)):
                 t[name] += value or 0
             t["score_sum"] += score_sum or 0.0
             for i in range(len(MEASURES)):
@@ -391,32 +480,12 @@ def _write_aggregates(connection, target: Table, as_of: date, end) -> None:
                 t["counts"][i] += measure_counts[i] or 0
     rows = {key: _aggregate_row(t) for key, t in totals.items()}
     for (scope, _), row in rows.items():
+        at_risk_scores = row.pop("at_risk")
         if scope == "service":  # one score per resident and service
-            row["residents"], row["at_risk_residents"] = row["scores"], row.pop("at_risk")
-        else:
-            row.pop("at_risk")
-    # distinct residents across services: departments, then everything
-    department = services.c.department_id
-    for scope, key in (("department", department), ("all", literal(0))):
-        for key_value, residents, risky in connection.execute(
-                select(key, func.count(target.c.resident_id.distinct()),
-                       func.count(case((at_risk, target.c.resident_id)).distinct()))
-                .select_from(target.join(services, services.c.id == target.c.service_id))
-                .group_by(key)):
-            rows[(scope, int(key_value))].update(residents=residents, at_risk_residents=risky)
-    # the median of each service: the middle one or two scores
-    ordered = (select(target.c.service_id, target.c.score,
-                      func.row_number().over(partition_by=target.c.service_id,
-                                             order_by=target.c.score).label("n"),
-                      func.count().over(partition_by=target.c.service_id).label("total"))
-               .subquery())
-    middle = or_(ordered.c.n == (ordered.c.total + 1) // 2,
-                 ordered.c.n == (ordered.c.total + 2) // 2)
-    for service_id, median in connection.execute(
-            select(ordered.c.service_id, func.avg(ordered.c.score)).where(middle)
-            .group_by(ordered.c.service_id)):
-        rows[("service", service_id)]["median"] = median
-    _add_active_residents(connection, rows, end)
+            row["residents"], row["at_risk_residents"] = row["scores"], at_risk_scores
+    _add_distinct_residents(connection, target, rows, at_risk, end)
+    _add_medians(connection, target, rows)
+    _add_unscored_activity(connection, rows, end, department_of, active_services)
     rows.setdefault(("all", 0), _empty_aggregate())  # every day has its point in the history
 
     a = ScoreAggregate.__table__
@@ -432,27 +501,73 @@ def _aggregate_row(t: dict) -> dict:
     return {"scores": scores, "residents": 0, "red": t["red"], "yellow": t["yellow"],
             "green": t["green"], "at_risk": t["at_risk"], "at_risk_residents": 0,
             "never_used": t["never_used"], "mean": t["score_sum"] / scores if scores else None,
-            "median": None, "histogram": t["histogram"], "active_30": 0, "active_90": 0,
+            "median": None, "histogram": t["histogram"], "active_30": t["active_30"],
+            "active_90": t["active_90"],
             **{f"{m}_mean": (t["sums"][i] / t["counts"][i] if t["counts"][i] else None)
                for i, m in enumerate(MEASURES)}}
 
 
-def _add_active_residents(connection, rows: dict, end) -> None:
-    """Residents with any use in the last 30 and 90 days, whether scored or not."""
-    e, services = UsageEvent.__table__, Service.__table__
+def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end) -> None:
+    """Residents scored, at risk, and active in the last 30 and 90 days, each counted
+    once per department and once for everything: one grouped pass per scope (per
+    resident, then summed). Per service a score is a resident: the main pass counts
+    them."""
+    services = Service.__table__
     since_90, since_30 = end - timedelta(days=90), end - timedelta(days=30)
-    recent = and_(e.c.occurred_at >= since_90, e.c.occurred_at < end)
-    last_30 = e.c.occurred_at >= since_30
-    keys = {"service": e.c.service_id, "department": services.c.department_id,
-            "all": literal(0)}
-    for scope, key in keys.items():
-        query = (select(key.label("key"), func.count(e.c.resident_id.distinct()),
-                        func.count(case((last_30, e.c.resident_id)).distinct()))
-                 .select_from(e.join(services, services.c.id == e.c.service_id))
-                 .where(recent).group_by(key))
-        for key_value, active_90, active_30 in connection.execute(query):
-            values = rows.setdefault((scope, int(key_value)), _empty_aggregate())
-            values.update(active_90=active_90, active_30=active_30)
+    last_use = target.c.last_use_at
+    flags = {"at_risk_residents": at_risk, "active_30": last_use >= since_30,
+             "active_90": last_use >= since_90}
+    for scope, key in (("department", services.c.department_id), ("all", literal(0))):
+        per_resident = (select(key.label("key"), *(
+            func.max(case((condition, 1), else_=0)).label(name)
+            for name, condition in flags.items()))
+            .select_from(target.join(services, services.c.id == target.c.service_id))
+            .group_by(key, target.c.resident_id)).subquery()
+        for key_value, residents, *counts in connection.execute(
+                select(per_resident.c.key, func.count(),
+                       *(func.sum(per_resident.c[name]) for name in flags))
+                .group_by(per_resident.c.key)):
+            rows[(scope, int(key_value))].update(
+                residents=residents, **{name: int(n or 0) for name, n in zip(flags, counts,
+                                                                              strict=True)})
+
+
+def _add_medians(connection, target: Table, rows: dict) -> None:
+    """Each service's median: the middle one or two of its scores (a top-N sort per
+    service, which stops at the middle)."""
+    for (scope, service_id), values in rows.items():
+        total = values["scores"]
+        if scope != "service" or not total:
+            continue
+        middle = list(connection.execute(
+            select(target.c.score).where(target.c.service_id == service_id)
+            .order_by(target.c.score).offset((total - 1) // 2).limit(2 - total % 2)).scalars())
+        values["median"] = sum(middle) / len(middle)
+
+
+def _add_unscored_activity(connection, rows: dict, end, department_of: dict,
+                           active_services: list[int]) -> None:
+    """Active residents count everyone who used an active service, scored or not:
+    add the residents who are not scored, from their own (few) events."""
+    e = UsageEvent.__table__
+    since_90, since_30 = end - timedelta(days=90), end - timedelta(days=30)
+    postgresql = connection.dialect.name == "postgresql"
+    recent = (select(e.c.service_id, e.c.resident_id, func.max(e.c.occurred_at))
+              .where(e.c.resident_id.in_(_unscored(postgresql)), e.c.occurred_at >= since_90,
+                     e.c.occurred_at < end, e.c.service_id.in_(list(active_services)))
+              .group_by(e.c.service_id, e.c.resident_id))
+    seen: dict[tuple[str, int], tuple[set, set]] = {}
+    for service_id, resident_id, last_use in connection.execute(recent):
+        for key in (("service", service_id), ("department", department_of[service_id]),
+                    ("all", 0)):
+            in_30, in_90 = seen.setdefault(key, (set(), set()))
+            in_90.add(resident_id)
+            if last_use >= since_30:
+                in_30.add(resident_id)
+    for key, (in_30, in_90) in seen.items():
+        values = rows.setdefault(key, _empty_aggregate())
+        values["active_30"] += len(in_30)
+        values["active_90"] += len(in_90)
 
 
 def _empty_aggregate() -> dict:
