@@ -149,6 +149,15 @@ def test_resident_360_shows_scores_with_explanations(manager_client, scored):
     assert 'role="img"' in section  # the sparkline
 
 
+def test_a_score_history_ends_with_the_current_score(scored):
+    from portal.engagement import dashboards
+    scores, history = dashboards.resident_scores(scored["lapsed"].id, None)
+    assert scores
+    for score in scores:
+        assert history[score.service_id][-1].score == score.score
+        assert history[score.service_id][-1].as_of == score.as_of
+
+
 def test_360_shows_only_the_staff_departments_scores(staff_client, scored):
     who = scored["regular"]  # library and health scores
     html = staff_client.get(f"/admin/residents/{who.id}", headers=EN).get_data(as_text=True)

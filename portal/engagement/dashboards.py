@@ -133,7 +133,8 @@ def score_list(service_id: int, filters: ListFilters, year: int) -> Select:
 
 def resident_scores(resident_id: int, service_ids: Select | None,
                     months: int = 12) -> tuple[list[EngagementScore], dict[int, list]]:
-    """A resident's current scores and, per service, the snapshot history (two queries)."""
+    """A resident's current scores and, per service, the history: the monthly
+    snapshots, then the current score (two queries)."""
     stmt = select(EngagementScore).where(EngagementScore.resident_id == resident_id)
     history = select(ScoreSnapshot).where(ScoreSnapshot.resident_id == resident_id)
     if service_ids is not None:
@@ -145,6 +146,10 @@ def resident_scores(resident_id: int, service_ids: Select | None,
     for snap in db.session.scalars(history.where(ScoreSnapshot.as_of >= since)
                                    .order_by(ScoreSnapshot.as_of)):
         by_service.setdefault(snap.service_id, []).append(snap)
+    for score in scores:  # the history ends with today's score (snapshots are monthly)
+        points = by_service.setdefault(score.service_id, [])
+        if not points or points[-1].as_of < score.as_of:
+            points.append(score)
     return scores, by_service
 
 
