@@ -236,6 +236,17 @@ def test_score_30_days_ago_comes_from_the_events_not_from_earlier_runs(catalogue
     assert score_of(newcomer, "library-loans").score_30d_ago is None  # no rule: not scored then
 
 
+def test_score_30_days_ago_of_a_rule_service_first_used_since(catalogue):
+    # cancer screening: from age 20
+    older = factories.resident(birth_year=1970, created_at=END - timedelta(days=400))
+    newer = factories.resident(birth_year=1970, created_at=END - timedelta(days=10))
+    for who in (older, newer):
+        use(who, "cancer-screening", days_before_end=3)
+    scoring.recompute(DAY)
+    assert score_of(older, "cancer-screening").score_30d_ago == 0  # eligible, never used then
+    assert score_of(newer, "cancer-screening").score_30d_ago is None  # not registered then
+
+
 def test_an_older_day_fills_history_without_replacing_current_scores(catalogue):
     who = factories.resident()
     use(who, "library-loans", days_before_end=3)
@@ -327,7 +338,8 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
 
             assert stored.score == pytest.approx(reference(END), abs=1e-4), (who.id, slug)
             then = reference(END - timedelta(days=30))
-            if then is None and service.eligibility:
+            if then is None and service.eligibility and \
+                    who.created_at < END - timedelta(days=30):
                 then = 0.0
             assert stored.score_30d_ago == pytest.approx(then, abs=1e-4), (who.id, slug)
             assert stored.band == explain.band(stored.score, model.red_below, model.green_from)
@@ -403,3 +415,25 @@ def test_a_recompute_without_active_services_empties_the_scores(catalogue):
 def catalogue_services():
     from portal.services.models import Service
     return db.session.scalars(select(Service)).all()
+
+
+def test_the_swap_comes_last_and_the_lock_first(catalogue, count_queries):
+    """Readers of the current scores wait (PostgreSQL) only for the swap: the old
+    table is dropped after the snapshots and aggregates are written. Two runs do
+    not deadlock: the lock that serialises them is taken before anything is read."""
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=3)
+    scoring.recompute(DAY - timedelta(days=1))
+    with count_queries() as counter:
+        scoring.recompute(date(2026, 7, 1))  # a month start: also the snapshot
+    statements = [" ".join(s.split()).upper() for s in counter.statements]
+
+    def first(prefix: str) -> int:
+        return next(n for n, s in enumerate(statements) if s.startswith(prefix))
+
+    drop = first("DROP TABLE ENGAGEMENT_SCORES")
+    assert drop > first("INSERT INTO SCORE_SNAPSHOTS")
+    assert drop > first("INSERT INTO SCORE_AGGREGATES")
+    reads_scores = first("SELECT MAX(ENGAGEMENT_SCORES.AS_OF)")
+    if db.engine.dialect.name == "postgresql":
+        assert first("SELECT PG_ADVISORY_XACT_LOCK") < reads_scores

@@ -118,10 +118,21 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     The new scores go into a fresh table (``engagement_scores_next``) that then
     replaces the current one, in the caller's transaction: writing into a table
     without indexes and building them afterwards is several times faster than
-    deleting and re-inserting 10⁶ indexed rows, and readers still see the old
-    scores or the new ones. An older day (filling history) writes its snapshot
-    and aggregates only; a month's first day also keeps its snapshot."""
+    deleting and re-inserting 10⁶ indexed rows. Snapshots and aggregates are
+    written from the fresh table, and the swap comes last, so that on PostgreSQL
+    readers are held up only for the swap and the commit (SQLite readers never
+    wait). An older day (filling history) writes its snapshot and aggregates
+    only; a month's first day also keeps its snapshot. A failure leaves the
+    transaction to be rolled back, and with it everything the run created."""
     started = time.perf_counter()
+    connection = db.session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        # one recompute at a time (the daily job and a manager's button may meet),
+        # taken before anything is read; SQLite serialises writers by itself
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('portal.recompute'))"))
+        # compiling the scoring statement for the JIT costs more than it saves
+        connection.execute(text("SET LOCAL jit = off"))
     end = local_day_start(as_of + timedelta(days=1))
     services = db.session.scalars(select(Service).where(Service.active.is_(True))
                                   .order_by(Service.id)).all()
@@ -129,39 +140,26 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     newest = current_as_of()
     replace_current = newest is None or as_of >= newest
 
-    connection = db.session.connection()
-    postgresql = connection.dialect.name == "postgresql"
-    if postgresql:
-        # one recompute at a time (the daily job and a manager's button may meet);
-        # SQLite serialises writers by itself
-        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('portal.recompute'))"))
-        # compiling the scoring statement for the JIT costs more than it saves
-        connection.execute(text("SET LOCAL jit = off"))
     fresh = _fresh_table(postgresql)
     temporary = [fresh] if postgresql else [fresh, UNSCORED]
+    for table in temporary:  # left over by a run that was not rolled back
+        table.drop(connection, checkfirst=True)
+    year = as_of.year
+    used, never = [], []
+    for service in services:
+        inputs = _Inputs(service, models[service.id], as_of, end)
+        used.append(_used(inputs, _unscored(postgresql), previous=replace_current))
+        if inputs.has_rule:
+            never.append(_never_used(inputs, year, previous=replace_current))
+    _fill(connection, fresh, used, never, postgresql)
+    count = connection.execute(select(func.count()).select_from(fresh)).scalar_one()
+    if not replace_current or as_of.day == 1:
+        _write_snapshots(connection, fresh, as_of)
+    _write_aggregates(connection, fresh, as_of, end, [s.id for s in services])
+    if replace_current:
+        _replace_current(connection, fresh, postgresql)
     for table in temporary:
         table.drop(connection, checkfirst=True)
-    try:
-        year = as_of.year
-        used, never = [], []
-        for service in services:
-            inputs = _Inputs(service, models[service.id], as_of, end)
-            used.append(_used(inputs, _unscored(postgresql), previous=replace_current))
-            if inputs.has_rule:
-                never.append(_never_used(inputs, year, previous=replace_current))
-        _fill(connection, fresh, used, never, postgresql)
-        if replace_current:
-            _replace_current(connection, postgresql)
-            target = EngagementScore.__table__
-        else:
-            target = fresh
-        count = connection.execute(select(func.count()).select_from(target)).scalar_one()
-        if not replace_current or as_of.day == 1:
-            _write_snapshots(connection, target, as_of)
-        _write_aggregates(connection, target, as_of, end, [s.id for s in services])
-    finally:
-        for table in temporary:
-            table.drop(connection, checkfirst=True)
     db.session.expire_all()
     run = ScoreRun(as_of=as_of, scores=count, replaced_current=replace_current,
                    triggered_by_id=actor.id if actor else None,
@@ -196,13 +194,14 @@ def _fresh_table(postgresql: bool) -> Table:
 
 def _fill(connection, fresh: Table, used: list, never: list, postgresql: bool) -> None:
     """The new scores: every service's users, then the residents eligible for a
-    service who never used it."""
+    service who never used it; on PostgreSQL then the key, the index (under
+    names of their own until the swap) and the planner's statistics."""
     names = [c.name for c in fresh.columns]
     if postgresql and not used:  # no active service
         fresh.create(connection)
     elif postgresql:
-        # one statement for all the users, so that PostgreSQL can share the services
-        # out between its parallel workers
+        # one statement for all the users: CREATE TABLE … AS, unlike INSERT …
+        # SELECT, may use parallel workers
         typed = []  # CREATE TABLE … AS takes the column types from the query
         for branch in used:
             rows = branch.subquery()
@@ -220,19 +219,39 @@ def _fill(connection, fresh: Table, used: list, never: list, postgresql: bool) -
             connection.execute(insert(fresh).from_select(names, branch))
     for branch in never:
         connection.execute(insert(fresh).from_select(names, branch))
+    if postgresql:
+        connection.execute(text(f"ALTER TABLE {FRESH} ADD CONSTRAINT pk_{FRESH} "
+                                "PRIMARY KEY (service_id, resident_id)"))
+        for index in EngagementScore.__table__.indexes:
+            columns = ", ".join(c.name for c in index.columns)
+            connection.execute(text(f"CREATE INDEX {index.name}_next ON {FRESH} ({columns})"))
+        connection.execute(text(f"ANALYZE {FRESH}"))
 
 
-def _replace_current(connection, postgresql: bool) -> None:
+def _replace_current(connection, fresh: Table, postgresql: bool) -> None:
+    """The swap. On PostgreSQL it waits for readers of the old table (at most 30 s:
+    better to fail and run again than to hold every reader up behind it), and it
+    first drops any resident whose consent was withdrawn since the run read the
+    residents — with the residents locked against changes until the commit, so
+    that a withdrawal either came before (and is removed here) or comes after
+    (and removes the new scores itself)."""
     current = EngagementScore.__table__
+    if postgresql:
+        connection.execute(text("SET LOCAL lock_timeout = '30s'"))
+        connection.execute(text("LOCK TABLE residents IN SHARE MODE"))
+        connection.execute(delete(fresh).where(
+            fresh.c.resident_id.in_(_unscored_residents(Resident.__table__))))
     connection.execute(DropTable(current))
     connection.execute(text(f"ALTER TABLE {FRESH} RENAME TO {current.name}"))
     if postgresql:
-        connection.execute(text(f"ALTER TABLE {current.name} ADD CONSTRAINT "
-                                f"pk_{current.name} PRIMARY KEY (service_id, resident_id)"))
-    for index in current.indexes:
-        index.create(connection)
-    if postgresql:  # the planner's statistics for the new table
-        connection.execute(text(f"ANALYZE {current.name}"))
+        connection.execute(text(f"ALTER TABLE {current.name} RENAME CONSTRAINT pk_{FRESH} "
+                                f"TO pk_{current.name}"))
+        for index in current.indexes:
+            connection.execute(text(f"ALTER INDEX {index.name}_next RENAME TO {index.name}"))
+        connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    else:
+        for index in current.indexes:
+            index.create(connection)
 
 
 def _unscored_residents(r):
@@ -308,7 +327,13 @@ def _used(p: _Inputs, unscored, *, previous: bool):
         .having(e.c.resident_id.not_in(unscored))).subquery("usage")
     u = usage.c
     recency, frequency = p.recency(u.days), p.frequency(u.uses)
-    never_then = literal(0.0) if p.has_rule else null()  # not used yet 30 days ago
+    # not used yet 30 days ago: as for a resident who never used it, 0 when the
+    # service has a rule and the resident was registered then, otherwise no score
+    # (looked up only for those residents)
+    r = Resident.__table__
+    never_then = (select(case((r.c.created_at < p.month_ago, 0.0)))
+                  .where(r.c.id == u.resident_id).scalar_subquery()
+                  if p.has_rule else null())
     # OFFSET 0 keeps this a subquery worked out once per row: merged into the query
     # around it, the score would be worked out again for the band and the trend
     scored = (select(
