@@ -180,9 +180,9 @@ UNSCORED = Table("score_unscored", MetaData(), Column("id", Integer, primary_key
 
 def _fresh_table(postgresql: bool) -> Table:
     """A table like ``engagement_scores``. On PostgreSQL it is made by CREATE TABLE
-    … AS (which, unlike INSERT … SELECT, may run in parallel) and keyed and
-    indexed once the rows are in; on SQLite it is created with its primary key
-    (SQLite cannot add one later) and filled in the key's order."""
+    … AS and keyed and indexed once the rows are in (one index build instead of
+    10⁶ index insertions); on SQLite it is created with its primary key (SQLite
+    cannot add one later) and filled in the key's order."""
     current = EngagementScore.__table__
     columns = [Column(c.name, c.type, nullable=c.nullable) for c in current.columns]
     if postgresql:
@@ -200,8 +200,8 @@ def _fill(connection, fresh: Table, used: list, never: list, postgresql: bool) -
     if postgresql and not used:  # no active service
         fresh.create(connection)
     elif postgresql:
-        # one statement for all the users: CREATE TABLE … AS, unlike INSERT …
-        # SELECT, may use parallel workers
+        # one statement for all the users (CREATE TABLE … AS may also use parallel
+        # workers where INSERT … SELECT may not)
         typed = []  # CREATE TABLE … AS takes the column types from the query
         for branch in used:
             rows = branch.subquery()
