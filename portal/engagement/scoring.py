@@ -392,33 +392,25 @@ def _rows(p: _Inputs, rows, *, previous: bool, values: dict):
     return query.with_only_columns(*(columns[n].label(n) for n in names))
 
 
-def weighted_mean(measures: dict, weights: dict[str, int], nullable: frozenset = frozenset()):
-    """SQL twin of ``explain.weighted_mean``: the mean of the present measures, a
-    missing one's weight shared out in proportion. A measure is a number (always
-    present), None (always missing) or a SQL expression — present, or NULL when it
-    is named in ``nullable``. What is known before the query runs is worked out
-    here, so that each row pays only for what can differ between rows. NULL when no
-    present measure has weight."""
-    terms, optional, fixed = [], [], 0
+def weighted_mean(measures: dict, weights: dict[str, int]):
+    """SQL twin of ``explain.weighted_mean`` for measures whose presence is known
+    before the query runs: a number (always present), None (always missing: its
+    weight is shared out in proportion) or a SQL expression that is never NULL.
+    Worked out here, so that each row pays only for the weighted sum. NULL when no
+    present measure has weight. (A measure that is missing for some rows only —
+    satisfaction, once surveys exist — needs a per-row denominator.)"""
+    terms, total_weight = [], 0
     for name, value in measures.items():
         weight = weights[name]
         if value is None or weight == 0:
             continue
-        if isinstance(value, int | float):
-            terms.append(literal(float(weight * value)))
-            fixed += weight
-        elif name in nullable:
-            terms.append(literal(float(weight)) * func.coalesce(value, 0.0))
-            optional.append(case((value.is_(None), 0), else_=weight))
-        else:
-            terms.append(literal(float(weight)) * value)
-            fixed += weight
+        is_number = isinstance(value, int | float)
+        terms.append(literal(float(weight * value)) if is_number
+                     else literal(float(weight)) * value)
+        total_weight += weight
     if not terms:
         return null()
-    total = sum(terms[1:], start=terms[0])
-    if not optional:
-        return total / literal(float(fixed)) if fixed else null()
-    return total / func.nullif(sum(optional, start=literal(fixed)), 0)
+    return sum(terms[1:], start=terms[0]) / literal(float(total_weight))
 
 
 def _trend(score, previous):
