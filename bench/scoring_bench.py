@@ -5,14 +5,24 @@ seeded services and E usage events, then measures, in the same run:
 
 - the recompute of every score (median of --runs, each the next day's run, as the
   daily job makes them; and one month-start run, which also keeps a snapshot);
-- the floor: one plain ``GROUP BY resident, service`` aggregate over the same
-  events (no scorer can avoid reading the events once), and the ratio;
+- two floors and the ratio to each: the *read floor*, one plain ``GROUP BY
+  resident, service`` aggregate over the same events (no scorer can avoid reading
+  the events once), and the *read + write floor*, the same aggregate stored with
+  ``CREATE TABLE … AS`` (one row per pair, as many rows as the scores: the least
+  any scorer that stores a row per pair must do). The target is the ratio to the
+  read + write floor (≤ 2.0, stretch ≤ 1.5);
 - the service engagement page and the resident 360° page: median and p95 over
   --requests requests, in process through the test client;
 - the recompute's peak Python memory (tracemalloc) — it must not load the events.
 
     python bench/scoring_bench.py                      # 100 000 × 20, 5 000 000 events
     python bench/scoring_bench.py --residents 20000 --events 1000000 --database sqlite
+    python bench/scoring_bench.py --database postgresql --scale 10   # + 10⁶ × 5·10⁷ run
+
+``--scale N`` adds a PostgreSQL run with N times the residents and events after the
+others and prints its recompute time per 100 000 residents against the first
+PostgreSQL run's (target: linear, within 1.2×). It takes a long time (populating
+5·10⁷ events alone takes minutes), so it is not run by default.
 
 PostgreSQL: PORTAL_BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench,
 created when missing; never point it at a database the tests use);
@@ -188,6 +198,18 @@ def bench(url: str, args) -> dict:
                     "max(occurred_at) FROM usage_events GROUP BY resident_id, service_id) g"
                 )).scalar()
 
+        def write_floor():
+            # stored in its own transaction and committed, as the recompute is
+            with db.engine.begin() as conn:
+                conn.execute(text(
+                    "CREATE TABLE bench_floor AS SELECT resident_id, service_id, "
+                    "count(*) AS uses, max(occurred_at) AS last_use FROM usage_events "
+                    "GROUP BY resident_id, service_id"))
+
+        def drop_write_floor():
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS bench_floor"))
+
         today = local_today()
         days = iter(today - timedelta(days=n) for n in range(args.runs + 2, 0, -1))
 
@@ -197,11 +219,16 @@ def bench(url: str, args) -> dict:
             recompute(next(days))
             db.session.commit()
 
-        floor()  # warm the cache for both
+        floor()  # warm the cache for all three
+        drop_write_floor()
+        write_floor()
+        drop_write_floor()
         scorer()
-        floor_times, score_times = [], []
-        for _ in range(args.runs):  # interleaved: the machine's noise hits both alike
+        floor_times, write_floor_times, score_times = [], [], []
+        for _ in range(args.runs):  # interleaved: the machine's noise hits all alike
             floor_times += timed(floor, 1)
+            write_floor_times += timed(write_floor, 1)
+            drop_write_floor()  # not timed
             score_times += timed(scorer, 1)
         tracemalloc.start()  # a separate run: tracing slows Python down
         scorer()
@@ -213,9 +240,14 @@ def bench(url: str, args) -> dict:
         db.session.commit()
         results.update(
             recompute_s=statistics.median(score_times), floor_s=statistics.median(floor_times),
+            write_floor_s=statistics.median(write_floor_times),
+            floor_rows=db.session.execute(text(
+                "SELECT count(*) FROM (SELECT 1 FROM usage_events "
+                "GROUP BY resident_id, service_id) g")).scalar(),
             month_start_s=time.perf_counter() - started, peak_python_mb=peak / 2**20,
             scores=db.session.execute(text("SELECT count(*) FROM engagement_scores")).scalar())
         results["ratio"] = results["recompute_s"] / results["floor_s"]
+        results["write_ratio"] = results["recompute_s"] / results["write_floor_s"]
         resident_id = db.session.scalar(text(
             "SELECT resident_id FROM engagement_scores GROUP BY resident_id "
             "ORDER BY count(*) DESC LIMIT 1"))
@@ -234,29 +266,47 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--scale", type=int, default=0, metavar="N",
+                        help="also run PostgreSQL with N × the residents and events "
+                             "(10: 10⁶ residents, 5·10⁷ events; slow)")
     args = parser.parse_args()
+    pg_url = os.environ.get("PORTAL_BENCH_DATABASE_URL", PG_DEFAULT)
     targets = []
     if args.database in ("sqlite", "both"):
-        targets.append(("SQLite", f"sqlite:///{tempfile.mkdtemp()}/bench.db"))
-    if args.database in ("postgresql", "both"):
-        targets.append(("PostgreSQL", os.environ.get(
-            "PORTAL_BENCH_DATABASE_URL", PG_DEFAULT)))
+        targets.append(("SQLite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", args))
+    if args.database in ("postgresql", "both") or args.scale:
+        targets.append(("PostgreSQL", pg_url, args))
+    if args.scale:
+        scaled = argparse.Namespace(**{**vars(args), "residents": args.residents * args.scale,
+                                       "events": args.events * args.scale,
+                                       "runs": min(args.runs, 2)})
+        targets.append((f"PostgreSQL × {args.scale}", pg_url, scaled))
     print(f"{args.residents} residents × 20 services, {args.events} events; "
           f"medians of {args.runs} runs, pages over {args.requests} requests")
-    for name, url in targets:
-        print(f"{name}:", flush=True)
+    per_100k = {}
+    for name, url, run_args in targets:
+        print(f"{name}: {run_args.residents} residents, {run_args.events} events", flush=True)
         if url.startswith("postgresql"):
             ensure_database(url)
-        r = bench(url, args)
+        r = bench(url, run_args)
+        if url.startswith("postgresql"):
+            per_100k[name] = r["recompute_s"] / (run_args.residents / 100_000)
         print(f"  recompute        {r['recompute_s']:8.2f} s  ({r['scores']} scores)")
-        print(f"  GROUP BY floor   {r['floor_s']:8.2f} s")
-        print(f"  ratio            {r['ratio']:8.2f}   (target ≤ 2.0, stretch ≤ 1.5)")
+        print(f"  read floor       {r['floor_s']:8.2f} s  (GROUP BY resident, service)")
+        print(f"  read+write floor {r['write_floor_s']:8.2f} s  "
+              f"(CREATE TABLE … AS the same, {r['floor_rows']} rows)")
+        print(f"  ratio to read    {r['ratio']:8.2f}")
+        print(f"  ratio to r+w     {r['write_ratio']:8.2f}   (target ≤ 2.0, stretch ≤ 1.5)")
         print(f"  month-start run  {r['month_start_s']:8.2f} s  (also keeps the monthly snapshot)")
         print(f"  peak Python heap {r['peak_python_mb']:8.1f} MiB during recompute")
         for label, key in (("service page", "service_page"), ("resident 360", "resident_page")):
             median, p95 = r[key]
             print(f"  {label:<16} median {median * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms")
         print(f"  (populating took {r['populate_s']:.0f} s)", flush=True)
+    if args.scale and len(per_100k) == 2:
+        base, big = per_100k["PostgreSQL"], per_100k[f"PostgreSQL × {args.scale}"]
+        print(f"PostgreSQL recompute per 100 000 residents: {base:.2f} s at 1×, "
+              f"{big:.2f} s at {args.scale}×, ratio {big / base:.2f} (target ≤ 1.2: linear)")
 
 
 if __name__ == "__main__":
