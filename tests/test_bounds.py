@@ -4,7 +4,10 @@ header the production configuration does not trust."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from portal.app import create_app
 from portal.extensions import db
@@ -26,11 +29,12 @@ def _urls(app, ids: dict[str, int]):
         if rule.rule.startswith(SKIPPED):
             continue
         values = {}
-        for name in rule.arguments:
-            values[name] = ids.get(name, HUGE) if name.endswith("_id") else NAMED[name]
+        for name, converter in rule._converters.items():
+            values[name] = (ids.get(name, HUGE) if isinstance(converter, IntegerConverter)
+                            else NAMED.get(name, "x"))
         path = rule.rule
         for name, value in values.items():
-            path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+            path = re.sub(rf"<(?:[^:<>]+:)?{name}>", str(value), path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, path
 
@@ -53,7 +57,12 @@ def test_no_route_answers_5xx_to_an_id_or_a_page_beyond_the_database(app, admin_
                                                                       users):
     failures = _walk(app, admin_client, {})
     assert not failures, "\n".join(failures)
-    for method, path in _urls(app, {}):
+    walked = list(_urls(app, {}))
+    id_routes = sum(len(rule.methods - {"HEAD", "OPTIONS"}) for rule in app.url_map.iter_rules()
+                    if any(isinstance(c, IntegerConverter) for c in rule._converters.values()))
+    assert id_routes >= 11
+    assert len([p for _, p in walked if str(HUGE) in p]) == id_routes  # each is walked
+    for method, path in walked:
         if str(HUGE) in path:
             response = admin_client.open(path, method=method, headers=EN)
             assert response.status_code == 404, f"{method} {path}"

@@ -2,8 +2,8 @@
 
 A problem is stored as ``{"row", "column", "code", "params", "reason"}``: ``reason``
 is English (the command line, logs); ``describe()`` renders it in the reader's
-language from ``code`` and ``params``. Row numbers count records as a spreadsheet
-does: the header is row 1.
+language from ``code`` and ``params``. Row numbers are line numbers (a value never
+runs over lines): the header is row 1.
 """
 
 from __future__ import annotations
