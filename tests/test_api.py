@@ -700,3 +700,12 @@ def test_good_tokens_do_not_use_up_the_failure_limit(app, client, make_token, re
         assert post(client, value, {"events": [event(f"g{n}")]}).status_code == 200
     assert_error(post(client, "rsp_wrong", {"events": [event()]}), 401)
     assert api_rows() == 5
+
+
+def test_openapi_states_the_key_rules_and_the_failure_limit(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "API_AUTH_FAILURE_LIMIT", "7 per minute")
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert "7 per minute failed authentications (401) per client address" in \
+        doc["info"]["description"]
+    key = doc["components"]["schemas"]["Event"]["properties"]["idempotency_key"]
+    assert key["pattern"] == r"\S" and "only spaces is rejected" in key["description"]
