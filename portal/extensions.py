@@ -49,10 +49,13 @@ MAX_PER_PAGE = 100
 
 
 class PortalSQLAlchemy(SQLAlchemy):
-    """``paginate`` with the page number from the query string bounded."""
+    """``paginate`` with the page number (and a page size) from the query string
+    bounded; a page size the view passes is its own business."""
 
     def paginate(self, select: Any, *, page: int | None = None, per_page: int | None = None,
-                 max_per_page: int | None = MAX_PER_PAGE, **kwargs: Any):
+                 max_per_page: int | None = None, **kwargs: Any):
+        if per_page is None and max_per_page is None:  # ?per_page= from the query string
+            max_per_page = MAX_PER_PAGE
         if page is None and has_request_context():
             try:
                 page = min(int(request.args.get("page", 1)), MAX_PAGE)
