@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from portal import database, errors, i18n, security
+from portal import database, errors, i18n, routing, security
 from portal.config import PACKAGE_ROOT, load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -17,6 +17,7 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     app.config.update(settings)
     configure_logging(app)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -44,6 +45,10 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import loading
 
     loading.init_login_manager(login_manager)
+
+
+def register_url_converters(app: Flask) -> None:
+    routing.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

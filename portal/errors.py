@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -30,7 +33,19 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _bind_urls_to_base_address() -> None:
+    """A request whose ``Host`` is not trusted gets no URL adapter from Flask, so the
+    error page could not build its links (and failed as a bare 500): build them for
+    the configured address instead of the one the request claimed."""
+    if request_ctx.url_adapter is None:
+        base = urlsplit(current_app.config.get("BASE_URL") or "http://localhost")
+        request_ctx.url_adapter = current_app.url_map.bind(
+            base.netloc or "localhost", script_name=base.path or "/",
+            url_scheme=base.scheme or "http")
+
+
 def render_error(code: int, message: str | None = None):
+    _bind_urls_to_base_address()
     title, default_message = MESSAGES.get(code, MESSAGES[500])
     message = message or default_message
     if wants_json():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -41,7 +42,30 @@ class Session(_FlaskSession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
+#: Pages past this are empty anyway; ``?page=2**63`` would overflow the database's
+#: integers in the OFFSET. Larger page numbers are read as this one.
+MAX_PAGE = 1_000_000
+MAX_PER_PAGE = 100
+
+
+class PortalSQLAlchemy(SQLAlchemy):
+    """``paginate`` with the page number (and a page size) from the query string
+    bounded; a page size the view passes is its own business."""
+
+    def paginate(self, select: Any, *, page: int | None = None, per_page: int | None = None,
+                 max_per_page: int | None = None, **kwargs: Any):
+        if per_page is None and max_per_page is None:  # ?per_page= from the query string
+            max_per_page = MAX_PER_PAGE
+        if page is None and has_request_context():
+            try:
+                page = min(int(request.args.get("page", 1)), MAX_PAGE)
+            except (TypeError, ValueError):
+                page = None  # Flask-SQLAlchemy's rule: page 1, or 404 with error_out
+        return super().paginate(select, page=page, per_page=per_page,
+                                max_per_page=max_per_page, **kwargs)
+
+
+db = PortalSQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired
+from wtforms.validators import AnyOf, DataRequired, ValidationError
 
 from portal.i18n import LANGUAGE_NAMES
+from portal.timeutil import YEAR_MAX, YEAR_MIN
 
 
 class EmptyForm(FlaskForm):
@@ -19,6 +21,16 @@ class EmptyForm(FlaskForm):
 class LanguageForm(FlaskForm):
     locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGE_NAMES))])
     next = HiddenField()
+
+
+class YearRange:
+    """A date (or date and time) in a year from ``YEAR_MIN`` to ``YEAR_MAX``: outside
+    them it is a typing mistake, and years 1 and 9999 overflow in time-zone sums."""
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        if field.data is not None and not YEAR_MIN <= field.data.year <= YEAR_MAX:
+            raise ValidationError(_("Enter a date from %(min)s to %(max)s.", min=YEAR_MIN,
+                                    max=YEAR_MAX))
 
 
 def filter_values(form: FlaskForm) -> dict:

@@ -8,6 +8,11 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+#: Dates people may type or import: outside these years they are a mistake (and
+#: years 1 and 9999 overflow when converted between time zones).
+YEAR_MIN = 1900
+YEAR_MAX = 2100
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -644,3 +644,68 @@ def test_two_departments_may_use_the_same_keys(client, make_token, catalogue, re
     assert db.session.scalar(select(func.count()).select_from(UsageEvent)) == 2
     again = post(client, health, {"events": [event("1", service="cancer-screening")]})
     assert again.get_json()["results"][0]["status"] == "duplicate"
+
+
+# --- keys with spaces, guessing tokens (issue 8 review) ---------------------------------
+
+@pytest.mark.parametrize("key", [" ", "   ", "\t \u3000"])
+def test_a_key_of_only_spaces_is_rejected(client, make_token, residents, key):
+    body = post(client, make_token(), {"events": [event(key)]}).get_json()
+    result = body["results"][0]
+    assert (result["status"], result["reason"], result["field"]) == (
+        "rejected", "invalid_value", "idempotency_key")
+    assert result["message"] == "idempotency_key must not be empty or only spaces."
+    assert api_rows() == 0
+
+
+def test_keys_are_compared_without_surrounding_spaces(client, make_token, residents):
+    value = make_token()
+    first = post(client, value, {"events": [event(" abc ")]}).get_json()
+    assert first["results"][0]["status"] == "created"
+    assert first["results"][0]["idempotency_key"] == "abc"
+    again = post(client, value, {"events": [event("abc"), event("abc\t")]}).get_json()
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
+    library = db.session.scalar(select(Service).where(Service.slug == "library-loans"))
+    stored = db.session.scalars(select(UsageEvent.idempotency_key).where(
+        UsageEvent.source == "api")).all()
+    assert stored == [api_events.scoped_key(library.department_id, "abc")]
+
+
+def test_wrong_tokens_are_rate_limited_per_address(app, client, make_token, residents,
+                                                   monkeypatch):
+    monkeypatch.setitem(app.config, "API_AUTH_FAILURE_LIMIT", "3 per minute")
+    for n in range(3):
+        response = post(client, f"rsp_guess{n}", {"events": [event()]})
+        assert_error(response, 401)
+    refused = post(client, "rsp_guess-again", {"events": [event()]})
+    body = assert_error(refused, 429)
+    assert body["title"] == "Too many attempts"
+    assert int(refused.headers["Retry-After"]) > 0
+    # the limit holds for every token from that address while it lasts ...
+    assert post(client, make_token(), {"events": [event()]}).status_code == 429
+    # ... and not for other addresses
+    other = client.post("/api/v1/events", data=json.dumps({"events": [event()]}),
+                        content_type="application/json",
+                        headers={**EN, "Authorization": f"Bearer {make_token(name='other')}"},
+                        environ_overrides={"REMOTE_ADDR": "203.0.113.9"})
+    assert other.status_code == 200
+    assert api_rows() == 1
+
+
+def test_good_tokens_do_not_use_up_the_failure_limit(app, client, make_token, residents,
+                                                     monkeypatch):
+    monkeypatch.setitem(app.config, "API_AUTH_FAILURE_LIMIT", "2 per minute")
+    value = make_token()
+    for n in range(5):
+        assert post(client, value, {"events": [event(f"g{n}")]}).status_code == 200
+    assert_error(post(client, "rsp_wrong", {"events": [event()]}), 401)
+    assert api_rows() == 5
+
+
+def test_openapi_states_the_key_rules_and_the_failure_limit(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "API_AUTH_FAILURE_LIMIT", "7 per minute")
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert "7 per minute failed authentications (401) per client address" in \
+        doc["info"]["description"]
+    key = doc["components"]["schemas"]["Event"]["properties"]["idempotency_key"]
+    assert key["pattern"] == r"\S" and "only spaces is rejected" in key["description"]

@@ -587,3 +587,111 @@ def test_import_withdrawing_profiling_consent_removes_scores(runner, tmp_path, c
     assert run(runner, "residents", withdrawn).exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(EngagementScore).where(
         EngagementScore.resident_id == taro.id)) == 0
+
+
+# --- quotes that run over lines, NUL characters, dates out of range (issue 8 review) ----
+
+def test_a_stray_opening_quote_is_a_bad_row_and_the_rows_after_it_are_read(runner, tmp_path,
+                                                                            people):
+    rows = [EVENT_ROWS[0], 'E2,R002,library-loans,2026-03-05,online,ok,"unterminated',
+            EVENT_ROWS[2]]
+    path = write(tmp_path, "events.csv", EVENT_HEADER, rows)
+    checked = run(runner, "events", path)
+    assert checked.exit_code == 1
+    assert "rows: 3, created: 2, updated: 0, duplicates: 0, bad: 1" in checked.output
+    assert ("row 3: a quoted value starts in this row and is never closed"
+            in checked.output)
+    assert count(UsageEvent) == 0
+
+    skipped = run(runner, "events", path, "--skip-bad")
+    assert skipped.exit_code == 0, skipped.output
+    assert "rows: 3, created: 2" in skipped.output and "bad: 1" in skipped.output
+    assert set(db.session.scalars(select(UsageEvent.idempotency_key))) == {"E1", "E3"}
+    assert db.session.scalar(select(UsageEvent.note).where(
+        UsageEvent.idempotency_key == "E1")) == "予約本の受け取り"
+
+
+def test_a_quote_closed_on_a_later_line_names_both_rows(runner, tmp_path, people):
+    rows = [EVENT_ROWS[0], 'E2,R002,library-loans,2026-03-05,online,ok,"two', 'lines"',
+            EVENT_ROWS[2]]
+    path = write(tmp_path, "events.csv", EVENT_HEADER, rows)
+    result = run(runner, "events", path, "--skip-bad")
+    assert "rows: 4" in result.output and "bad: 2" in result.output
+    assert "row 3: a quoted value starts in this row and ends only in row 4" in result.output
+    # the line after it is read as a row of its own (and is bad here)
+    assert "row 4, column resident_external_id: a value is required" in result.output
+    assert set(db.session.scalars(select(UsageEvent.idempotency_key))) == {"E1", "E3"}
+
+
+def test_a_stray_quote_in_a_residents_file_loses_no_row(runner, tmp_path, catalogue):
+    rows = [RESIDENT_ROWS[0], 'R009,"鈴木,一郎,,,,,,,,,,,,', RESIDENT_ROWS[1], RESIDENT_ROWS[2]]
+    path = write(tmp_path, "residents.csv", RESIDENT_HEADER, rows)
+    checked = run(runner, "residents", path)
+    assert checked.exit_code == 1
+    assert "rows: 4" in checked.output and "bad: 1" in checked.output
+    assert "row 3: a quoted value starts in this row and is never closed" in checked.output
+    skipped = run(runner, "residents", path, "--skip-bad")
+    assert skipped.exit_code == 0, skipped.output
+    assert "rows: 4, created: 3" in skipped.output
+    assert set(db.session.scalars(select(Resident.external_id))) == {"R001", "R002", "R003"}
+
+
+def test_a_quoted_header_that_runs_on_is_a_file_problem(runner, tmp_path, people):
+    path = write(tmp_path, "events.csv", 'event_id,"resident_external_id,service', EVENT_ROWS)
+    result = run(runner, "events", path)
+    assert result.exit_code == 1
+    assert "row 1: a quoted value starts in this row and is never closed" in result.output
+
+
+def test_rows_lost_between_reading_and_checking_refuse_the_file(runner, tmp_path, people,
+                                                                monkeypatch):
+    from portal.imports import events
+
+    original = events.numbered
+
+    def losing(records, progress, every):  # a reader that drops row 3
+        return ((number, row) for number, row in original(records, progress, every)
+                if number != 3)
+
+    monkeypatch.setattr(events, "numbered", losing)
+    path = write(tmp_path, "events.csv", EVENT_HEADER, EVENT_ROWS)
+    result = run(runner, "events", path, "--skip-bad")
+    assert result.exit_code == 1
+    assert ("row 1: the file has 3 data lines but 2 rows were read; nothing is imported"
+            in result.output)
+    assert count(UsageEvent) == 0
+
+
+def test_quote_problems_are_translated_in_the_console(manager_client, people):
+    rows = [EVENT_ROWS[0], 'E2,R002,library-loans,2026-03-05,online,ok,"unterminated',
+            EVENT_ROWS[2]]
+    upload(manager_client, "events", csv_bytes(EVENT_HEADER, rows), skip_bad=True)
+    batch = latest_batch()
+    assert (batch.total_rows, batch.good_rows, batch.bad_rows) == (3, 2, 1)
+    page = manager_client.get(f"/admin/imports/{batch.id}",
+                              headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "引用符" in page and "a quoted value" not in page
+
+
+@pytest.mark.parametrize("kind, header, row, column", [
+    ("events", EVENT_HEADER, "E1,R001,library-loans,2026-03-02,counter,use,a\x00b", "note"),
+    ("events", EVENT_HEADER, "E\x001,R001,library-loans,2026-03-02,counter,,", "event_id"),
+    ("residents", RESIDENT_HEADER, "R001,山\x00田,太郎,,,,,,,,,,,,", "family_name"),
+])
+def test_nul_characters_are_a_bad_value(runner, tmp_path, people, kind, header, row, column):
+    path = write(tmp_path, f"{kind}.csv", header, [row])
+    result = run(runner, kind, path, "--skip-bad")
+    assert f"row 2, column {column}: contains a NUL character" in result.output
+    assert "bad: 1" in result.output
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "0001-01-01T00:00:00+09:00",
+                                   "9999-12-31T23:59:59", "9999-12-31T23:59:59-12:00",
+                                   "1899-12-31"])
+def test_dates_out_of_range_are_bad_values_not_crashes(runner, tmp_path, people, value):
+    path = write(tmp_path, "events.csv", EVENT_HEADER,
+                 [f"E1,R001,library-loans,{value},counter,,", EVENT_ROWS[1]])
+    result = run(runner, "events", path, "--skip-bad")
+    assert result.exit_code == 0, result.output
+    assert "row 2, column occurred_at:" in result.output
+    assert "created: 1" in result.output and "bad: 1" in result.output

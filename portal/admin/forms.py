@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.forms import LocaleField, options
+from portal.forms import LocaleField, YearRange, options
 from portal.services.models import Department
 
 ROLE_LABELS = {
@@ -95,8 +95,8 @@ class AuditFilterForm(FlaskForm):
 
     actor = StringField(_l("Actor (e-mail)"), validators=[Optional(), Length(max=254)])
     action = SelectField(_l("Action"), validators=[Optional()])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional(), YearRange()])
+    date_to = DateField(_l("To"), validators=[Optional(), YearRange()])
     submit = SubmitField(_l("Filter"))
 
     def validate_date_to(self, field):

@@ -159,7 +159,12 @@ def _text(item: dict[str, Any], field: str, *, required: bool, max_length: int |
 def parse_key(item: Any) -> str:
     if not isinstance(item, dict):
         raise Rejection(Reason.WRONG_TYPE, None, _("Each event must be a JSON object."))
-    return _text(item, "idempotency_key", required=True, max_length=KEY_MAX, strip=False)
+    value = item.get("idempotency_key")
+    if isinstance(value, str) and value and not value.strip():
+        raise Rejection(Reason.INVALID_VALUE, "idempotency_key",
+                        _("idempotency_key must not be empty or only spaces."))
+    # surrounding spaces are no part of the key: " abc " is the event "abc"
+    return _text(item, "idempotency_key", required=True, max_length=KEY_MAX)
 
 
 def parse_time(value: str, now: datetime) -> datetime:

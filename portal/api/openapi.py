@@ -65,11 +65,14 @@ def _schemas() -> dict[str, Any]:
             "required": ["idempotency_key", "resident_external_id", "occurred_at", "channel"],
             "anyOf": [{"required": ["service"]}, {"required": ["service_code"]}],
             "properties": {
-                "idempotency_key": {**text, "maxLength": KEY_MAX,
+                "idempotency_key": {**text, "maxLength": KEY_MAX, "pattern": r"\S",
                                     "description": "Unique per event within the sending "
                                                    "systems; a key that is stored already is "
                                                    "reported as `duplicate` and nothing is "
-                                                   "changed."},
+                                                   "changed. Surrounding spaces are no part "
+                                                   "of the key (`\" abc \"` is `\"abc\"`); "
+                                                   "a key of only spaces is rejected "
+                                                   "(`invalid_value`)."},
                 "resident_external_id": {**text, "description": "The resident's id in the "
                                                                 "municipal register."},
                 "service": {**text, "description": "The service's slug, e.g. `library-loans`."},
@@ -102,8 +105,10 @@ def _schemas() -> dict[str, Any]:
                 "index": {"type": "integer", "minimum": 0,
                           "description": "Position of the item in the request."},
                 "idempotency_key": {"type": "string", "nullable": True,
-                                    "description": "The item's key as sent (null when it was "
-                                                   "not a string)."},
+                                    "description": "The item's key without surrounding "
+                                                   "spaces (as sent when the key itself was "
+                                                   "rejected; null when it was not a "
+                                                   "string)."},
                 "status": {"type": "string", "enum": [s.value for s in Status]},
                 "reason": {"type": "string", "enum": [r.value for r in Reason],
                            "description": "Only for `rejected`. "
@@ -170,8 +175,9 @@ EXAMPLE_RESPONSE = {
 }
 
 
-def document(*, rate_limit: str) -> dict[str, Any]:
-    """The OpenAPI document; ``rate_limit`` is the configured per-token limit."""
+def document(*, rate_limit: str, auth_failure_limit: str = "10 per minute") -> dict[str, Any]:
+    """The OpenAPI document; ``rate_limit`` is the configured per-token limit and
+    ``auth_failure_limit`` that of failed authentications per client address."""
     unauthorized = _error_response(
         "No `Authorization: Bearer` header, or the token is unknown or revoked.",
         headers={"WWW-Authenticate": {"description": "`Bearer realm=\"api\"` (with "
@@ -189,7 +195,9 @@ def document(*, rate_limit: str) -> dict[str, Any]:
                 "(*API tokens*): `Authorization: Bearer rsp_…`. A token may record use only "
                 "of its departments' services.\n\n"
                 f"Limits: {MAX_EVENTS} events per request; {rate_limit} per token "
-                "(429 beyond it).\n\n"
+                f"(429 beyond it); {auth_failure_limit} failed authentications (401) per "
+                "client address, beyond which every request from that address gets 429 "
+                "until the period has passed.\n\n"
                 "Items are checked in order: the item is an object with an `idempotency_key`; "
                 "a key stored already (source `api`), or used by an earlier item of the same "
                 "request that was created, makes the item `duplicate` (nothing else is checked "
@@ -234,7 +242,9 @@ def document(*, rate_limit: str) -> dict[str, Any]:
                             f"More than {MAX_EVENTS} events, or a body larger than the "
                             "server accepts."),
                         "429": _error_response(
-                            f"More than {rate_limit} for this token.",
+                            f"More than {rate_limit} for this token, or more than "
+                            f"{auth_failure_limit} failed authentications from this client "
+                            "address.",
                             headers={**RATE_LIMIT_HEADERS, "Retry-After": {
                                 "description": "Seconds to wait.",
                                 "schema": {"type": "integer"}}}),

@@ -20,6 +20,18 @@ def api_rate_limit() -> str:
     return current_app.config.get("API_RATE_LIMIT", "120 per minute")
 
 
+def auth_failure_limit() -> str:
+    return current_app.config["API_AUTH_FAILURE_LIMIT"]
+
+
+def auth_failure_key() -> str:
+    return "api-auth-failure:" + (request.remote_addr or "unknown")
+
+
+def failed_authentication(response) -> bool:
+    return response.status_code == 401
+
+
 def api_rate_key() -> str:
     return tokens.rate_limit_key(tokens.bearer_token(request.headers.get("Authorization")),
                                  request.remote_addr)
@@ -59,6 +71,9 @@ def token_required(view: Callable) -> Callable:
 
 
 @bp.post("/events")
+# Guessing tokens: failed authentications count per client address, and once over
+# the limit every request from it is refused, whatever token it carries.
+@limiter.limit(auth_failure_limit, key_func=auth_failure_key, deduct_when=failed_authentication)
 @limiter.limit(api_rate_limit, key_func=api_rate_key)
 @token_required
 def post_events():
@@ -74,4 +89,5 @@ def post_events():
 
 @bp.get("/openapi.json")
 def openapi_document():
-    return jsonify(openapi.document(rate_limit=api_rate_limit()))
+    return jsonify(openapi.document(rate_limit=api_rate_limit(),
+                                    auth_failure_limit=auth_failure_limit()))

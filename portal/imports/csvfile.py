@@ -2,15 +2,15 @@
 
 A problem is stored as ``{"row", "column", "code", "params", "reason"}``: ``reason``
 is English (the command line, logs); ``describe()`` renders it in the reader's
-language from ``code`` and ``params``. Row numbers count records as a spreadsheet
-does: the header is row 1.
+language from ``code`` and ``params``. Row numbers are line numbers (a value never
+runs over lines): the header is row 1.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,15 @@ REASONS = {
     "unknown_district": _l("unknown district %(value)s; use one of %(choices)s"),
     "bad_boolean": _l("not a yes/no value: %(value)s (use true/false, 1/0 or yes/no)"),
     "bad_locale": _l("unknown language %(value)s; use ja or en"),
+    "date_range": _l("the date %(value)s is out of range (use a year from %(min)s to "
+                     "%(max)s)"),
+    "nul": _l("contains a NUL character, which is not allowed in a value"),
+    "quote_unclosed": _l("a quoted value starts in this row and is never closed (a value "
+                         "cannot run over several lines; the lines after this row are read "
+                         "as rows of their own)"),
+    "quote_spans": _l("a quoted value starts in this row and ends only in row %(last)s (a "
+                      "value cannot run over several lines; the lines after this row are "
+                      "read as rows of their own)"),
     # file problems (row 1 or the row where reading stopped)
     "empty": _l("the file is empty"),
     "no_rows": _l("the file has a header but no rows"),
@@ -58,6 +67,8 @@ REASONS = {
     "header_missing": _l("missing required columns: %(columns)s"),
     "header_unknown": _l("unknown columns: %(columns)s"),
     "header_duplicated": _l("columns given more than once: %(columns)s"),
+    "lines_disagree": _l("the file has %(lines)s data lines but %(rows)s rows were read; "
+                         "nothing is imported"),
 }
 HEADER_PARTS = ("missing", "unknown", "duplicated")  # REASONS["header_" + part]
 
@@ -88,6 +99,7 @@ class Result:
     total_rows: int = 0
     good_rows: int = 0
     bad_rows: int = 0
+    blank_rows: int = 0
     file_error: bool = False
     applied: bool = False
     counts: dict[str, int] = field(default_factory=lambda: {
@@ -147,34 +159,101 @@ def choose_codec(content: bytes, encoding: str) -> str:
 
 
 class Records:
-    """CSV records of a decoded file; ``number`` is the row number of the last one.
+    """CSV records of a decoded file, one per line; ``number`` is the row number of the
+    last one read (the header is row 1).
 
-    A record the csv module cannot read ends the iteration quietly (so that a COPY in
-    progress finishes cleanly); ``check()`` then raises it as a file problem.
+    A value never runs over lines: a quoted value that does (a stray opening quote
+    would otherwise swallow the rows after it, or the rest of the file) makes the row
+    where it opened bad, and the lines after that row are read as rows of their own.
+    Such a row is yielded as ``None`` and its problem added to ``problems``.
+
+    A line the csv module cannot read at all ends the iteration quietly (so that a COPY
+    in progress finishes cleanly); ``check()`` then raises it as a file problem.
     """
 
-    def __init__(self, content: bytes, codec: str) -> None:
-        stream = io.TextIOWrapper(io.BytesIO(content), encoding=codec, newline="")
-        self._reader = csv.reader(stream)
+    def __init__(self, content: bytes, codec: str,
+                 problems: list[tuple[int, str, str, dict[str, Any]]] | None = None) -> None:
+        # split as the csv module does with newline="": at \r\n, \n or \r
+        text = content.decode(codec)
+        self._lines = io.StringIO(text, newline="").readlines()
+        self.lines = len(self._lines)
+        #: any NUL character in the file (then the importers look for it value by value)
+        self.has_nul = "\x00" in text
         self.number = 0
         self.error: FileProblem | None = None
+        self.problems = problems if problems is not None else []
 
-    def __iter__(self) -> Iterator[list[str]]:
-        reader = self._reader
-        try:
-            for row in reader:
-                self.number += 1
-                yield row
-        except csv.Error as error:
-            self.error = FileProblem("not_csv", row=self.number + 1, detail=str(error))
+    def __iter__(self) -> Iterator[list[str] | None]:
+        lines = self._lines
+        count = len(lines)
+        problems = self.problems
+        while self.number < count:
+            # (re)start after the last line read: after the header, or after a row
+            # whose quoted value ran over lines
+            base = self.number
+            reader = csv.reader(map(lines.__getitem__, range(base, count)))
+            try:
+                for row in reader:
+                    end = base + reader.line_num  # lines [number, end) made this record
+                    if end == self.number + 1 and end != count:
+                        self.number = end
+                        yield row
+                        continue
+                    start = self.number
+                    self.number = start + 1
+                    if not _quote_left_open(lines[start:end]):
+                        if end == start + 1:  # the last line, complete
+                            yield row
+                            continue
+                        problems.append((self.number, "", "quote_spans", {"last": end}))
+                    else:
+                        problems.append((self.number, "", "quote_unclosed", {}))
+                    yield None
+                    break  # read the lines after this row again, as rows of their own
+            except csv.Error as error:
+                start = self.number
+                if base + reader.line_num - start <= 1:
+                    self.error = FileProblem("not_csv", row=start + 1, detail=str(error))
+                    return
+                # e.g. a stray quote swallowed more than a value may hold
+                self.number = start + 1
+                problems.append((self.number, "", "quote_unclosed", {}))
+                yield None
 
     def check(self) -> None:
         if self.error is not None:
             raise self.error
 
+    def check_count(self, result: Result) -> None:
+        """Every data line must be a row (or a blank line) of ``result``; otherwise
+        rows were lost between reading and checking, and the file is refused."""
+        lines = max(self.lines - 1, 0)
+        rows = result.total_rows + result.blank_rows
+        if rows != lines:
+            raise FileProblem("lines_disagree", lines=lines, rows=rows)
 
-def numbered(records: Iterator[list[str]], progress: Callable[[int], Any] | None,
-             every: int) -> Iterator[tuple[int, list[str]]]:
+
+def _quote_left_open(lines: list[str]) -> bool:
+    """Whether a record made of ``lines`` ends inside a quoted value (the csv module
+    then reads one more line into it when there is one: give it an empty one)."""
+    reader = csv.reader([*lines, ""])
+    try:
+        next(reader)
+    except csv.Error:
+        return True
+    return reader.line_num > len(lines)
+
+
+def nul_problems(row_no: int, row: list[str], positions: dict[str, int]
+                 ) -> list[tuple[int, str, str, dict[str, Any]]]:
+    """A problem for each value of ``row`` holding a NUL character (no database
+    stores it in text, and the API refuses it too)."""
+    return [(row_no, name, "nul", {}) for name, index in positions.items()
+            if index < len(row) and "\x00" in row[index]]
+
+
+def numbered(records: Iterable[list[str] | None], progress: Callable[[int], Any] | None,
+             every: int) -> Iterator[tuple[int, list[str] | None]]:
     """Data rows with their row number in the file (the header is row 1), telling
     ``progress`` how many rows were read every ``every`` rows and at the end."""
     tick = 0
@@ -189,10 +268,14 @@ def numbered(records: Iterator[list[str]], progress: Callable[[int], Any] | None
         progress(tick)
 
 
-def read_header(records: Iterator[list[str]], columns: Sequence[Column]) -> dict[str, int]:
+def read_header(records: Iterable[list[str] | None], columns: Sequence[Column]
+                ) -> dict[str, int]:
     """Column name → position; one file problem naming every missing, unknown or
     repeated column. Names are matched without case and surrounding spaces."""
-    header = next(records, None)
+    header = next(iter(records), None)
+    if header is None and getattr(records, "problems", None):
+        row, _column, code, params = records.problems.pop()
+        raise FileProblem(code, row=row, **params)
     if not header or not any(name.strip() for name in header):
         raise FileProblem("empty")
     known = {c.name for c in columns}

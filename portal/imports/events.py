@@ -18,7 +18,14 @@ from sqlalchemy import Connection, bindparam, select, text
 
 from portal.db_types import UTCDateTime
 from portal.extensions import db
-from portal.imports.csvfile import Column, FileProblem, Records, Result, numbered
+from portal.imports.csvfile import (
+    Column,
+    FileProblem,
+    Records,
+    Result,
+    nul_problems,
+    numbered,
+)
 from portal.services.models import EventSource, Service
 from portal.services.usage import (
     CHANNELS,
@@ -29,7 +36,7 @@ from portal.services.usage import (
     check_kind,
     check_occurred_at,
 )
-from portal.timeutil import local_zone, utcnow
+from portal.timeutil import YEAR_MAX, YEAR_MIN, local_zone, utcnow
 
 COLUMNS = (
     Column("event_id", required=True),
@@ -61,10 +68,11 @@ def import_events(records: Records, positions: dict[str, int], result: Result, *
     staging.create()
     # every lookup happens before staging starts: no query may run during a COPY
     rows = _checked_rows(records, positions, result, progress, _service_ids(),
-                         as_text=staging.dialect == "sqlite")
+                         as_text=staging.dialect == "sqlite", nul=records.has_nul)
     staging.load(rows)
     try:
         records.check()
+        records.check_count(result)
     except FileProblem:
         staging.drop()
         raise
@@ -101,8 +109,8 @@ def _service_ids() -> tuple[dict[str, int], dict[int, str]]:
 
 def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], result: Result,
                   progress: Callable[[int], Any] | None,
-                  service_ids: tuple[dict[str, int], dict[int, str]], *, as_text: bool
-                  ) -> Iterator[tuple[Any, ...]]:
+                  service_ids: tuple[dict[str, int], dict[int, str]], *, as_text: bool,
+                  nul: bool = False) -> Iterator[tuple[Any, ...]]:
     """Parse and check each row; yield the good ones as staging tuples.
 
     One tight loop with local names: this is where a million rows spend their time.
@@ -126,8 +134,13 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     channels: dict[str, str] = {}
     kinds: dict[str, str] = {}
     choices = ", ".join(CHANNELS)
-    total = staged = 0
+    total = staged = blank = 0
     for row_no, row in numbered(records, progress, PROGRESS_EVERY):
+        if row is None:  # not readable as a row; the problem is reported already
+            total += 1
+            if len(preview) < PREVIEW_ROWS:
+                preview.append({"row": row_no, "ok": False, "values": {}})
+            continue
         if len(row) != width:
             if len(row) < width:
                 row = row + [""] * (width - len(row))
@@ -140,11 +153,14 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
         key = row[i_id].strip()
         if not key:
             if not any(value.strip() for value in row):
+                blank += 1
                 continue  # a blank line
             add((row_no, "event_id", "required", {}))
         elif len(key) > EVENT_ID_MAX:
             add((row_no, "event_id", "too_long", {"max": EVENT_ID_MAX}))
         total += 1
+        if nul:
+            problems.extend(nul_problems(row_no, row, positions))
 
         resident = row[i_res].strip()
         if not resident:
@@ -169,6 +185,11 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             except ValueError:
                 add((row_no, "occurred_at", "bad_datetime", {"value": raw}))
             else:
+                if moment.year < YEAR_MIN:  # year 1 overflows; a late one is "future"
+                    add((row_no, "occurred_at", "date_range",
+                         {"value": raw, "min": YEAR_MIN, "max": YEAR_MAX}))
+                    moment = None
+            if moment is not None:
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=zone)
                 try:
@@ -219,6 +240,7 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
         staged += 1
         yield (row_no, key, resident, service_id, kind, channel, stamp, note)
     result.total_rows = total
+    result.blank_rows = blank
     result.good_rows = staged
     result.bad_rows = len({p[0] for p in problems})
 

@@ -62,8 +62,8 @@ def run_import(kind: str, content: bytes, *, filename: str, encoding: str = "aut
             raise FileProblem("empty")
         codec = choose_codec(content, encoding)
         result.encoding = CODEC_NAMES[codec]
-        records = Records(content, codec)
-        positions = read_header(iter(records), columns)
+        records = Records(content, codec, result.problems)
+        positions = read_header(records, columns)
         records.check()
         importer(records, positions, result, write=not dry_run, skip_bad=skip_bad,
                  actor_id=actor.id if actor is not None else None, progress=progress)

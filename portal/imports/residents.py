@@ -19,7 +19,14 @@ from sqlalchemy import insert, select, update
 from portal.auth.models import normalise_email
 from portal.engagement.scoring import forget_residents
 from portal.extensions import db
-from portal.imports.csvfile import Column, Records, Result, numbered, parse_bool
+from portal.imports.csvfile import (
+    Column,
+    Records,
+    Result,
+    nul_problems,
+    numbered,
+    parse_bool,
+)
 from portal.residents.models import Household, Resident
 from portal.residents.operations import CONSENT_FIELDS
 from portal.timeutil import local_today, utcnow
@@ -61,8 +68,9 @@ NAMES = ("family_name", "given_name", "family_name_kana", "given_name_kana", "na
 def import_residents(records: Records, positions: dict[str, int], result: Result,
                      *, write: bool, skip_bad: bool, actor_id: int | None,
                      progress: Callable[[int], Any] | None = None) -> None:
-    rows = dict(_checked_rows(records, positions, result, progress))
+    rows = dict(_checked_rows(records, positions, result, progress, nul=records.has_nul))
     records.check()
+    records.check_count(result)
     existing = _existing_residents(list(rows))
     add = result.problems.append
     for external_id, (row_no, _values) in list(rows.items()):
@@ -87,7 +95,7 @@ def import_residents(records: Records, positions: dict[str, int], result: Result
 
 
 def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], result: Result,
-                  progress: Callable[[int], Any] | None
+                  progress: Callable[[int], Any] | None, *, nul: bool = False
                   ) -> Iterator[tuple[str, tuple[int, dict[str, Any]]]]:
     """Yield ``external_id → (row, values)`` for each row without a problem; ``values``
     holds the columns the row gives (an empty optional value is left out)."""
@@ -97,9 +105,15 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     this_year = local_today().year
     width = max(positions.values()) + 1
     seen: dict[str, int] = {}
-    total = 0
+    total = blank = 0
     for row_no, row in numbered(records, progress, PROGRESS_EVERY):
+        if row is None:  # not readable as a row; the problem is reported already
+            total += 1
+            if len(result.preview) < PREVIEW_ROWS:
+                result.preview.append({"row": row_no, "ok": False, "values": {}})
+            continue
         if not any(value.strip() for value in row):
+            blank += 1
             continue  # a blank line
         total += 1
         if len(row) < width:
@@ -108,6 +122,8 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             add((row_no, "", "extra_values", {"found": len(row), "expected": width}))
             continue
         before = len(result.problems)
+        if nul:
+            result.problems.extend(nul_problems(row_no, row, positions))
         raw = {name: row[index].strip() for name, index in positions.items()}
         values: dict[str, Any] = {}
         for name, value in raw.items():
@@ -166,6 +182,7 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
         if len(result.problems) == before:
             yield external_id, (row_no, values)
     result.total_rows = total
+    result.blank_rows = blank
 
 
 def _mark_preview(result: Result) -> None:

@@ -25,7 +25,7 @@ from wtforms.validators import (
 )
 
 from portal.auth import passwords
-from portal.forms import LocaleField, options
+from portal.forms import LocaleField, YearRange, options
 from portal.residents.operations import CONTACT_CHANNELS
 from portal.services.forms import MultiCheckboxField
 from portal.services.usage import CHANNEL_LABELS
@@ -139,7 +139,7 @@ class UsageEntryForm(FlaskForm):
     kind = StringField(_l("Kind of use"), validators=[Optional(), Length(max=40)],
                        description=_l("For example: loan, booking, consultation. "
                                       "Empty means a general use."))
-    occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()],
+    occurred_at = DateTimeLocalField(_l("When"), validators=[Optional(), YearRange()],
                                      format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      description=_l("Empty means now."))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
