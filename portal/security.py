@@ -51,13 +51,6 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def safe_cell(value):
-    """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def absolute_url(endpoint: str, **values) -> str:
     """An absolute link for e-mails, built on ``PORTAL_BASE_URL`` when it is set, so a
     forged Host header cannot redirect a reset link to another site."""
