@@ -1,4 +1,4 @@
-"""residents: who linked an account, and what the resident supplied
+"""residents: who linked an account, what the resident supplied, one form of names
 
 Linking an account to a register record now records the member of staff and the
 time (the identity check goes into the audit entry), and each record keeps the
@@ -9,11 +9,17 @@ Existing register records that already have an account: a contact address equal 
 the account's own address is marked as the resident's (linking copied it from the
 account); nothing else is known, so nothing else is marked.
 
+Names are now stored NFKC-normalised, kana readings in katakana (half-width kana
+from register files were never found by a search); existing rows are brought to
+that form here, in batches.
+
 Revision ID: c4e7a1d2b9f0
 Revises: 5e1f0c2a7b3d
 Create Date: 2026-12-02 16:40:00
 
 """
+import unicodedata
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -43,6 +49,41 @@ def upgrade():
                .values(self_supplied=sa.literal_column("'[\"email\"]'")))
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.alter_column('self_supplied', server_default=None)
+    _normalise_names()
+
+
+NAMES = ('family_name', 'given_name', 'family_name_kana', 'given_name_kana', 'name_latin')
+KANA = ('family_name_kana', 'given_name_kana')
+HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+BATCH = 1000
+
+
+def _normal(field, text):
+    """As portal.residents.names.normalise_field (copied: a migration does not change
+    when the code does)."""
+    text = ' '.join(unicodedata.normalize('NFKC', text or '').split())
+    return text.translate(HIRAGANA_TO_KATAKANA) if field in KANA else text
+
+
+def _normalise_names():
+    residents = sa.table('residents', sa.column('id', sa.Integer()),
+                         *(sa.column(name, sa.String()) for name in NAMES))
+    bind = op.get_bind()
+    last = 0
+    while True:
+        rows = bind.execute(sa.select(residents).where(residents.c.id > last)
+                            .order_by(residents.c.id).limit(BATCH)).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        changes = []
+        for row in rows:
+            values = {name: _normal(name, getattr(row, name)) for name in NAMES}
+            if any(values[name] != (getattr(row, name) or '') for name in NAMES):
+                changes.append({'rid': row.id, **values})
+        if changes:
+            bind.execute(residents.update().where(residents.c.id == sa.bindparam('rid'))
+                         .values({name: sa.bindparam(name) for name in NAMES}), changes)
 
 
 def downgrade():
