@@ -184,11 +184,15 @@ def test_deleting_the_account_keeps_the_register_record(staff_client, client, us
     client.post("/my/profile", data={**PROFILE, "phone": "03-1234-5678",
                                      "name_latin": "Aoi Aoki"})
     account_id = db.session.scalar(select(User.id).where(User.email == "aoi@example.org"))
+    page = client.get("/my/data", headers=EN).get_data(as_text=True)
+    assert f"comes from the municipal register (number {external_id})" in page
+    assert "Your name, contact details, register number" not in page
 
     response = client.post("/my/data/delete", data={"password": TEST_PASSWORD,
                                                     "understood": "y"}, headers=EN,
                            follow_redirects=True)
-    assert "Your account has been deleted" in response.get_data(as_text=True)
+    assert "what you entered removed from your resident record" in response.get_data(
+        as_text=True)
     db.session.expire_all()
     assert db.session.get(User, account_id) is None
     kept = db.session.get(Resident, register_id)
