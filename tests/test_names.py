@@ -59,6 +59,33 @@ def test_the_profile_and_registration_store_the_same_form(client, catalogue):
     assert (own.family_name_kana, own.given_name_kana) == ("アオキ", "アオイ")
 
 
+def test_a_long_display_name_fits_the_record(client, catalogue):
+    name = "寿限無" * 40  # 120 characters: allowed for the account, the record keeps 80
+    response = client.post("/account/register", data={
+        "display_name": name, "email": "long@example.org", "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD, "locale": "ja"})
+    assert response.status_code == 302
+    own = db.session.scalar(select(Resident).where(Resident.email == "long@example.org"))
+    assert own.given_name == name[:80]
+
+
+def test_the_profile_checks_lengths_after_normalising(client, catalogue):
+    client.post("/account/register", data={
+        "display_name": "Aoi", "email": "aoi@example.org", "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD, "locale": "en"})
+    # 150 half-width kana with voiced marks: 300 characters typed, 150 stored (limit 120)
+    response = client.post("/my/profile", data={"given_name": "Aoi",
+                                                "family_name_kana": "ｶﾞ" * 150,
+                                                "preferred_locale": "en"}, headers=EN)
+    assert response.status_code == 200
+    assert "Field cannot be longer than 120 characters." in response.get_data(as_text=True)
+    fits = client.post("/my/profile", data={"given_name": "Aoi", "family_name_kana": "ｶﾞ" * 100,
+                                            "preferred_locale": "en"})
+    assert fits.status_code == 302
+    own = db.session.scalar(select(Resident).where(Resident.email == "aoi@example.org"))
+    assert own.family_name_kana == "ガ" * 100
+
+
 def test_the_data_download_is_never_stored(resident_client, users, catalogue):
     factories.resident(user_id=users["resident"].id)
     db.session.commit()

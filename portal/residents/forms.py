@@ -26,6 +26,7 @@ from wtforms.validators import (
 
 from portal.auth import passwords
 from portal.forms import LocaleField, options
+from portal.residents.names import normalise_name
 from portal.residents.operations import CONTACT_CHANNELS, IDENTITY_CHECKS
 from portal.services.forms import MultiCheckboxField
 from portal.services.usage import CHANNEL_LABELS
@@ -45,16 +46,26 @@ def district_choices(blank):
     return options([("", blank), *((d, d) for d in current_app.config["DISTRICTS"])])
 
 
+def _name(value):
+    return normalise_name(value) if isinstance(value, str) else value
+
+
+def _reading(value):
+    return normalise_name(value, kana=True) if isinstance(value, str) else value
+
+
 class ProfileForm(FlaskForm):
+    # names are checked in the form they are stored in (see portal/residents/names.py)
     family_name = StringField(_l("Family name"), validators=[Optional(), Length(max=80)],
-                              render_kw={"autocomplete": "family-name"})
+                              filters=[_name], render_kw={"autocomplete": "family-name"})
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=80)],
-                             render_kw={"autocomplete": "given-name"})
-    family_name_kana = StringField(_l("Family name (kana)"),
+                             filters=[_name], render_kw={"autocomplete": "given-name"})
+    family_name_kana = StringField(_l("Family name (kana)"), filters=[_reading],
                                    validators=[Optional(), Length(max=120)])
-    given_name_kana = StringField(_l("Given name (kana)"),
+    given_name_kana = StringField(_l("Given name (kana)"), filters=[_reading],
                                   validators=[Optional(), Length(max=120)])
-    name_latin = StringField(_l("Name in Latin letters"), validators=[Optional(), Length(max=160)])
+    name_latin = StringField(_l("Name in Latin letters"), validators=[Optional(), Length(max=160)],
+                             filters=[_name])
     email = EmailField(_l("Contact e-mail"), validators=[
         Optional(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)],
         render_kw={"autocomplete": "email"})

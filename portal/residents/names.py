@@ -14,6 +14,7 @@ import unicodedata
 
 HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
 KANA_FIELDS = ("family_name_kana", "given_name_kana")
+GIVEN_NAME_MAX = 80  # residents.given_name
 
 
 def normalise_name(text: str, *, kana: bool = False) -> str:
@@ -24,6 +25,11 @@ def normalise_name(text: str, *, kana: bool = False) -> str:
 
 def normalise_field(field: str, text: str) -> str:
     return normalise_name(text, kana=field in KANA_FIELDS)
+
+
+def resident_name(display_name: str) -> str:
+    """An account's display name (up to 120 characters) as a record's given name (80)."""
+    return normalise_name(display_name)[:GIVEN_NAME_MAX].rstrip()
 
 
 def normalise_query(text: str) -> list[str]:

@@ -16,7 +16,7 @@ from portal.engagement.scoring import forget_resident
 from portal.extensions import db
 from portal.mail.models import OutboundMessage
 from portal.residents.models import Resident
-from portal.residents.names import normalise_field, normalise_name
+from portal.residents.names import normalise_field, resident_name
 from portal.services.models import UsageEvent
 from portal.timeutil import utcnow
 
@@ -202,7 +202,7 @@ def unlink_account(*, actor: User, resident: Resident, reason: str) -> Resident:
                               "register record."))
     user = resident.user
     supplied = set(resident.self_supplied)
-    own = Resident(given_name=normalise_name(user.display_name), email=user.email,
+    own = Resident(given_name=resident_name(user.display_name), email=user.email,
                    preferred_locale=user.locale or resident.preferred_locale,
                    preferred_channels=["email"], consent_outreach=False,
                    consent_profiling=False)
