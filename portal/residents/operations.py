@@ -1,6 +1,6 @@
 """Changing resident records: profile and preferences, erasure at the resident's
-request, linking an account to the register and unlinking it, merging duplicates. Every change is
-audited; the caller commits."""
+request, linking an account to the register and unlinking it, merging duplicates.
+Every change is audited; the caller commits."""
 
 from __future__ import annotations
 
