@@ -80,7 +80,18 @@ def can_record_usage(user: User, service=None) -> bool:
 
 @permission
 def can_link_accounts(user: User) -> bool:
-    return can_view_residents(user)
+    """Attach a resident's account to a register record, after checking the resident's
+    identity (the check is part of the form and goes into the audit entry): staff of a
+    department, managers and admins. The account's owner then sees the whole record."""
+    if not can_view_residents(user):
+        return False
+    return user.role != Role.STAFF or user.department_id is not None
+
+
+@permission
+def can_unlink_accounts(user: User) -> bool:
+    """Take an account off a register record (a wrong link): managers and admins."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
 
 
 @permission

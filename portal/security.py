@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, url_for
+from flask import Flask, Response, current_app, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,9 +26,10 @@ def set_security_headers(response: Response) -> Response:
     headers = response.headers
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if current_user and current_user.is_authenticated:
-        # personal pages must not linger in shared browsers' or proxies' caches
-        headers.setdefault("Cache-Control", "no-store")
+    if current_user and current_user.is_authenticated and request.endpoint != "static":
+        # personal pages and downloads must not linger in shared browsers' or proxies'
+        # caches (send_file's own "no-cache" still lets them store the file)
+        headers["Cache-Control"] = "no-store"
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
@@ -49,13 +50,6 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
         return default
     return target
-
-
-def safe_cell(value):
-    """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def absolute_url(endpoint: str, **values) -> str:

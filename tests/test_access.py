@@ -80,6 +80,7 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/residents/{resident_id}", RECORDS),
     ("POST", "/admin/residents/{resident_id}/usage", only(RECORDS, 400)),
     ("POST", "/admin/residents/{resident_id}/link", only(RECORDS, 400)),
+    ("POST", "/admin/residents/{resident_id}/unlink", only(MANAGERS, 400)),
     ("POST", "/admin/residents/{resident_id}/merge", only(MANAGERS, 400)),
     ("GET", "/admin/services/library-loans/engagement", CONSOLE),  # staff: own department
     ("GET", "/admin/services/cancer-screening/engagement",

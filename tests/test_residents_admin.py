@@ -13,6 +13,7 @@ from portal.services.models import UsageEvent
 from tests import factories
 
 EN = {"Accept-Language": "en"}
+CHECK = {"identity_method": "driving_licence", "identity_note": ""}
 
 
 def test_resident_search_handles_japanese_text(staff_client, catalogue):
@@ -168,7 +169,7 @@ def test_linking_a_registered_account_merges_the_self_registered_record(
     self_id = self_record.id
 
     response = staff_client.post(f"/admin/residents/{register.id}/link",
-                                 data={"email": "AOI@example.org"}, headers=EN,
+                                 data={"email": "AOI@example.org", **CHECK}, headers=EN,
                                  follow_redirects=True)
     assert "is now linked to this record" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -187,10 +188,10 @@ def test_linking_refuses_unknown_and_staff_accounts(staff_client, users, catalog
     register = factories.resident()
     db.session.commit()
     unknown = staff_client.post(f"/admin/residents/{register.id}/link",
-                                data={"email": "ghost@example.org"}, headers=EN)
+                                data={"email": "ghost@example.org", **CHECK}, headers=EN)
     assert "No account uses this e-mail address." in unknown.get_data(as_text=True)
     staff = staff_client.post(f"/admin/residents/{register.id}/link",
-                              data={"email": users["manager"].email}, headers=EN)
+                              data={"email": users["manager"].email, **CHECK}, headers=EN)
     assert "Only resident accounts can be linked" in staff.get_data(as_text=True)
 
 
@@ -272,7 +273,8 @@ def test_linking_keeps_the_residents_refusal_of_scoring(staff_client, client, ca
     factories.events(register, "library-loans", 2)
     scoring.recompute(local_today())
     db.session.commit()
-    staff_client.post(f"/admin/residents/{register.id}/link", data={"email": "ren@example.org"})
+    staff_client.post(f"/admin/residents/{register.id}/link",
+                      data={"email": "ren@example.org", **CHECK})
     db.session.expire_all()
     assert db.session.get(Resident, register.id).consent_profiling is False
     assert db.session.scalar(select(func.count()).select_from(EngagementScore).where(

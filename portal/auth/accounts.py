@@ -17,6 +17,7 @@ from portal.auth.models import Role, User, new_session_nonce, normalise_email
 from portal.extensions import db
 from portal.mail.outbox import queue_email
 from portal.residents.models import Resident
+from portal.residents.names import resident_name
 from portal.services.models import Department
 from portal.timeutil import utcnow
 
@@ -54,9 +55,10 @@ def register_resident(*, email: str, display_name: str, password: str, locale: s
 def _add_resident_record(user: User) -> None:
     """The resident's own record; staff may later link it to the municipal register.
     Outreach and profiling stay off until the resident consents in their profile."""
-    db.session.add(Resident(user_id=user.id, given_name=user.display_name, email=user.email,
-                            preferred_locale=user.locale or "ja", consent_outreach=False,
-                            consent_profiling=False, preferred_channels=["email"]))
+    db.session.add(Resident(user_id=user.id, given_name=resident_name(user.display_name),
+                            email=user.email, preferred_locale=user.locale or "ja",
+                            consent_outreach=False, consent_profiling=False,
+                            preferred_channels=["email"], self_supplied=["email", "given_name"]))
 
 
 def authenticate(email: str, password: str) -> User | None:

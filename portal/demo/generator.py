@@ -226,12 +226,13 @@ def generate(*, residents: int, months: int, seed: int,
                 "consent_profiling": rng.random() < 0.95,
                 "do_not_contact": adult and rng.random() < 0.02,
                 "created_at": start, "updated_at": start,
-                "user_id": None,
+                "user_id": None, "self_supplied": [],
             })
             if link_demo_user and adult and not foreign and len(births) > 2:
                 row.update(user_id=demo_resident_user.id, email=demo_resident_user.email,
                            given_name="さくら", given_name_kana="サクラ",
-                           consent_outreach=True, consent_profiling=True)
+                           consent_outreach=True, consent_profiling=True,
+                           self_supplied=["consent_outreach", "consent_profiling", "email"])
                 link_demo_user = False
             resident_rows.append(row)
         resident_ids = db.session.scalars(

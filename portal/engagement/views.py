@@ -3,7 +3,6 @@ view, the scoring model, and the recompute button."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 from flask import (
@@ -20,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import csvsafe
 from portal.audit.recording import record, record_many
 from portal.charts import render_svg, table_rows
 from portal.engagement import admin_bp, charts, dashboards, weights
@@ -38,7 +38,7 @@ from portal.permissions import (
     permission_required,
 )
 from portal.rendering import render_and_commit
-from portal.security import safe_cell, safe_next
+from portal.security import safe_next
 from portal.services.models import Service
 from portal.services.scope import visible_service_ids
 from portal.timeutil import local_today
@@ -119,7 +119,7 @@ def service_engagement_csv(slug: str):
     rows = db.session.scalars(dashboards.score_list(service.id, filters,
                                                     local_today().year)).all()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(["resident_id", "external_id", "family_name", "given_name",
                      "family_name_kana", "given_name_kana", "district", "birth_year",
                      "language", "score", "band", "trend", "score_30d_ago", "last_use_at",
@@ -133,7 +133,7 @@ def service_engagement_csv(slug: str):
                  "" if score.score_30d_ago is None else f"{score.score_30d_ago:.1f}",
                  score.last_use_at.isoformat() if score.last_use_at else "",
                  score.uses_in_window, score.reason or ""]
-        writer.writerow([safe_cell(cell) for cell in cells])
+        writer.writerow(cells)
     record("engagement.export", actor=current_user, target=service,
            summary=f"Exported {len(rows)} scores of {service.slug}",
            data={"rows": len(rows), "filters": filters.__dict__})

@@ -17,7 +17,7 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.security import safe_cell
+from portal import csvsafe
 
 #: ``--encoding`` choices → the Python codecs tried, in order.
 ENCODINGS: dict[str, tuple[str, ...]] = {
@@ -326,9 +326,9 @@ def problems_csv(problems: list[dict[str, Any]], translate: bool = True) -> str:
     """The problems as CSV text: row, column, reason (in the current language, or the
     stored English with ``translate=False``)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow(["row", "column", "reason"])
     for problem in problems:
-        writer.writerow([safe_cell(problem["row"]), safe_cell(problem["column"]),
-                         safe_cell(describe(problem) if translate else problem["reason"])])
+        writer.writerow([problem["row"], problem["column"],
+                         describe(problem) if translate else problem["reason"]])
     return out.getvalue()

@@ -28,6 +28,7 @@ from portal.imports.csvfile import (
     parse_bool,
 )
 from portal.residents.models import Household, Resident
+from portal.residents.names import normalise_field
 from portal.residents.operations import CONSENT_FIELDS
 from portal.timeutil import local_today, utcnow
 
@@ -129,6 +130,8 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
         for name, value in raw.items():
             if not value:
                 continue
+            if name in NAMES:
+                value = normalise_field(name, value)  # as the search folds its words
             limit = TEXT_LIMITS.get(name)
             if limit and len(value) > limit:
                 add((row_no, name, "too_long", {"max": limit}))

@@ -1,4 +1,5 @@
-"""Console: resident records, the 360° view, counter entry, linking and merging."""
+"""Console: resident records, the 360° view, counter entry, linking, unlinking and
+merging."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from portal.permissions import (
     can_link_accounts,
     can_merge_residents,
     can_record_usage,
+    can_unlink_accounts,
     can_view_residents,
     permission_required,
 )
@@ -30,6 +32,7 @@ from portal.residents.forms import (
     MergeForm,
     ResidentSearchForm,
     TimelineFilterForm,
+    UnlinkAccountForm,
     UsageEntryForm,
 )
 from portal.residents.models import Resident
@@ -83,7 +86,8 @@ def resident(resident_id: int):
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
         uses=records.services_used(resident, viewer=current_user),
         household=records.household_members(resident), scores=_scores(resident),
-        entry_form=_entry_form(services), link_form=LinkAccountForm(), merge_form=MergeForm())
+        entry_form=_entry_form(services), link_form=LinkAccountForm(),
+        unlink_form=UnlinkAccountForm(), merge_form=MergeForm())
 
 
 def _scores(resident: Resident) -> list[dict]:
@@ -144,7 +148,7 @@ def _render_with(resident: Resident, services, **forms):
     events = db.paginate(records.timeline(resident, viewer=current_user), per_page=30,
                          error_out=False)
     context = {"entry_form": _entry_form(services), "link_form": LinkAccountForm(),
-               "merge_form": MergeForm(), **forms}
+               "unlink_form": UnlinkAccountForm(), "merge_form": MergeForm(), **forms}
     record("resident.view", actor=current_user, target=resident,
            summary="Viewed resident record (form shown again)", data={"page": events.page})
     db.session.commit()  # the audit entry stays even though the form was refused
@@ -166,7 +170,9 @@ def link(resident_id: int):
             form.email.errors.append(_("No account uses this e-mail address."))
         else:
             try:
-                operations.link_account(actor=current_user, resident=resident, user=user)
+                operations.link_account(actor=current_user, resident=resident, user=user,
+                                        identity_method=form.identity_method.data,
+                                        identity_note=form.identity_note.data or "")
             except operations.ResidentError as error:
                 form.email.errors.append(str(error))
             else:
@@ -175,6 +181,24 @@ def link(resident_id: int):
                         email=user.email), "success")
                 return redirect(url_for("residents_admin.resident", resident_id=resident.id))
     return _render_with(resident, _visible_services(), link_form=form)
+
+
+@admin_bp.post("/<int:resident_id>/unlink")
+@permission_required(can_unlink_accounts)
+def unlink(resident_id: int):
+    resident = _load(resident_id)
+    form = UnlinkAccountForm()
+    if form.validate_on_submit():
+        try:
+            operations.unlink_account(actor=current_user, resident=resident,
+                                      reason=form.reason.data)
+        except operations.ResidentError as error:
+            form.reason.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The account is no longer linked to this record."), "success")
+            return redirect(url_for("residents_admin.resident", resident_id=resident.id))
+    return _render_with(resident, _visible_services(), unlink_form=form)
 
 
 @admin_bp.post("/<int:resident_id>/merge")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -12,6 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from portal import csvsafe
 from portal.audit.models import AuditEntry
 from portal.audit.recording import record
 from portal.auth.models import User
@@ -35,7 +35,7 @@ def _local(moment) -> str | None:
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: opens right in Excel

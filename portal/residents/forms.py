@@ -26,28 +26,46 @@ from wtforms.validators import (
 
 from portal.auth import passwords
 from portal.forms import LocaleField, YearRange, options
-from portal.residents.operations import CONTACT_CHANNELS
+from portal.residents.names import normalise_name
+from portal.residents.operations import CONTACT_CHANNELS, IDENTITY_CHECKS
 from portal.services.forms import MultiCheckboxField
 from portal.services.usage import CHANNEL_LABELS
 from portal.timeutil import local_today
 
 CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
+IDENTITY_CHECK_LABELS = {
+    "my_number_card": _l("My Number card, shown in person"),
+    "driving_licence": _l("Driving licence, shown in person"),
+    "passport": _l("Passport, shown in person"),
+    "residence_card": _l("Residence card, shown in person"),
+    "other": _l("Other (describe it in the note)"),
+}
 
 
 def district_choices(blank):
     return options([("", blank), *((d, d) for d in current_app.config["DISTRICTS"])])
 
 
+def _name(value):
+    return normalise_name(value) if isinstance(value, str) else value
+
+
+def _reading(value):
+    return normalise_name(value, kana=True) if isinstance(value, str) else value
+
+
 class ProfileForm(FlaskForm):
+    # names are checked in the form they are stored in (see portal/residents/names.py)
     family_name = StringField(_l("Family name"), validators=[Optional(), Length(max=80)],
-                              render_kw={"autocomplete": "family-name"})
+                              filters=[_name], render_kw={"autocomplete": "family-name"})
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=80)],
-                             render_kw={"autocomplete": "given-name"})
-    family_name_kana = StringField(_l("Family name (kana)"),
+                             filters=[_name], render_kw={"autocomplete": "given-name"})
+    family_name_kana = StringField(_l("Family name (kana)"), filters=[_reading],
                                    validators=[Optional(), Length(max=120)])
-    given_name_kana = StringField(_l("Given name (kana)"),
+    given_name_kana = StringField(_l("Given name (kana)"), filters=[_reading],
                                   validators=[Optional(), Length(max=120)])
-    name_latin = StringField(_l("Name in Latin letters"), validators=[Optional(), Length(max=160)])
+    name_latin = StringField(_l("Name in Latin letters"), validators=[Optional(), Length(max=160)],
+                             filters=[_name])
     email = EmailField(_l("Contact e-mail"), validators=[
         Optional(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)],
         render_kw={"autocomplete": "email"})
@@ -154,7 +172,36 @@ class UsageEntryForm(FlaskForm):
 class LinkAccountForm(FlaskForm):
     email = EmailField(_l("E-mail address of the resident's account"), validators=[
         DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
+    identity_method = SelectField(
+        _l("Identity checked by"),
+        validators=[DataRequired(message=_l("Say how you checked the resident's identity."))])
+    identity_note = StringField(
+        _l("Note on the check"), validators=[Optional(), Length(max=200)],
+        description=_l("Where and how, for example: at the Chuo counter. Do not write "
+                       "document numbers."))
     submit = SubmitField(_l("Link account"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.identity_method.choices = options([
+            ("", _l("— choose —")), *((code, IDENTITY_CHECK_LABELS[code])
+                                       for code in IDENTITY_CHECKS)])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.identity_method.data == "other" and not (self.identity_note.data or "").strip():
+            self.identity_note.errors = [*self.identity_note.errors,
+                                         _l("Describe the check in the note.")]
+            return False
+        return valid
+
+
+class UnlinkAccountForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[
+        DataRequired(message=_l("Give a reason.")), Length(max=200)],
+        description=_l("For example: linked to the wrong person. The account keeps what "
+                       "the resident entered, in a record of its own."))
+    submit = SubmitField(_l("Unlink account"))
 
 
 class MergeForm(FlaskForm):

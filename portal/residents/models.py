@@ -54,13 +54,23 @@ class Resident(db.Model):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True
     )
+    # Who attached the account to this register record, and when (after an identity
+    # check recorded in the audit entry); None for the account's own record.
+    linked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The profile fields whose value the resident gave (at registration, when linked, or
+    # in their profile): what an account deletion or an unlink takes off a register record.
+    self_supplied: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set when the resident deleted their account and personal data was erased.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     household: Mapped[Household | None] = relationship(back_populates="members")
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    linked_by: Mapped[User | None] = relationship(foreign_keys=[linked_by_id])
     usage_events: Mapped[list[UsageEvent]] = relationship(
         back_populates="resident", passive_deletes=True
     )

@@ -3,7 +3,6 @@ query count does not grow with the resident's history."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,19 +11,11 @@ from sqlalchemy import Select, func, or_, select
 from portal.auth.models import User
 from portal.extensions import db
 from portal.residents.models import Resident
+from portal.residents.names import normalise_query
 from portal.services.eligibility import is_eligible
 from portal.services.models import Service, UsageEvent
 from portal.services.scope import scope_usage
 from portal.timeutil import local_day_start, local_today
-
-HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
-
-
-def normalise_query(text: str) -> list[str]:
-    """Search words: NFKC (full-width → half-width digits and letters, half-width kana →
-    full-width), lower-case, hiragana folded to katakana so 'さとう' finds 'サトウ'."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return [word.translate(HIRAGANA_TO_KATAKANA) for word in text.split()]
 
 
 def resident_for_user(user: User) -> Resident | None:

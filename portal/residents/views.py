@@ -82,6 +82,7 @@ def delete_account():
                                delete_form=form, resident=own_record()), 400
     user = current_user._get_current_object()
     resident = own_record()
+    register_record = resident is not None and resident.external_id is not None
     logout_user()
     if resident is not None:
         operations.erase(resident=resident, user=user)
@@ -89,5 +90,7 @@ def delete_account():
         db.session.delete(user)
     db.session.commit()
     session.clear()
-    flash(_("Your account has been deleted and your personal data erased."), "success")
+    flash(_("Your account has been deleted and what you entered removed from your resident "
+            "record.") if register_record else
+          _("Your account has been deleted and your personal data erased."), "success")
     return redirect(url_for("main.home"))
