@@ -266,3 +266,55 @@ def test_failed_login_does_not_log_a_password_typed_as_email(client):
 def test_signed_in_pages_are_not_cached(resident_client, client):
     assert resident_client.get("/account/settings").headers["Cache-Control"] == "no-store"
     assert "Cache-Control" not in client.get("/account/login").headers
+
+
+def test_development_links_use_the_served_address_when_no_base_url_is_set(monkeypatch,
+                                                                          tmp_path):
+    from portal.config import load_config
+
+    for name in ("PORTAL_BASE_URL", "FLASK_RUN_HOST", "FLASK_RUN_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    assert load_config("development")["BASE_URL"] == "http://127.0.0.1:5000"
+    monkeypatch.setenv("FLASK_RUN_HOST", "0.0.0.0")  # noqa: S104 - what a developer may pass
+    monkeypatch.setenv("FLASK_RUN_PORT", "8080")
+    assert load_config("development")["BASE_URL"] == "http://127.0.0.1:8080"
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.city.example")
+    assert load_config("development")["BASE_URL"] == "https://portal.city.example"
+
+
+def test_portal_run_passes_its_address_on_to_the_configuration(monkeypatch):
+    import flask.cli
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from portal.cli import served_run_command
+
+    served = {}
+    monkeypatch.delenv("FLASK_RUN_HOST", raising=False)
+    monkeypatch.delenv("FLASK_RUN_PORT", raising=False)
+    monkeypatch.setattr(flask.cli, "run_simple",
+                        lambda host, port, app, **kw: served.update(host=host, port=port))
+    info = ScriptInfo(create_app=lambda: __import__("flask").Flask("x"))
+    result = CliRunner().invoke(served_run_command(), ["--host", "192.0.2.7", "--port", "8123"],
+                                obj=info)
+    assert result.exit_code == 0, result.output
+    assert served == {"host": "192.0.2.7", "port": 8123}
+    from portal.config import served_address
+
+    assert served_address() == "http://192.0.2.7:8123"
+
+
+def test_reset_links_never_follow_the_host_header(app, client, make_user, outbox_dir,
+                                                  monkeypatch):
+    """Attack finding 7: without PORTAL_BASE_URL the link used to follow ``Host``."""
+    monkeypatch.setitem(app.config, "BASE_URL", None)
+    for name in ("FLASK_RUN_HOST", "FLASK_RUN_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    make_user(email="hostless@example.org")
+    client.post("/account/forgot-password", data={"email": "hostless@example.org"},
+                headers={"Host": "evil.example"})
+    [eml] = list(outbox_dir.glob("*.eml"))
+    body = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body().get_content()
+    assert "http://127.0.0.1:5000/account/reset-password/" in body
+    assert "evil.example" not in body
