@@ -85,6 +85,8 @@ def base_settings() -> dict:
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # registration and reset e-mails to any one address
+        "MAIL_RATE_LIMIT": env("MAIL_RATE_LIMIT", "5 per hour"),
         "JOBS_INLINE": redis_url is None,
         "RQ_QUEUE": env("RQ_QUEUE", "portal"),
         # e-mail

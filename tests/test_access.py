@@ -47,6 +47,10 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/account/login", GUEST_ONLY),  # empty form: shown again with errors
     ("GET", "/account/register", GUEST_ONLY),
     ("POST", "/account/register", GUEST_ONLY),
+    ("GET", "/account/register/sent", PUBLIC),
+    # a link that is not valid sends visitors back to the registration page
+    ("GET", "/account/register/finish/not-a-token", dict.fromkeys(ROLES, 302)),
+    ("POST", "/account/register/finish/not-a-token", dict.fromkeys(ROLES, 302)),
     ("GET", "/account/forgot-password", PUBLIC),
     ("POST", "/account/forgot-password", PUBLIC),
     ("GET", "/account/settings", SIGNED_IN),
@@ -130,6 +134,7 @@ def test_every_route_is_in_the_table(app):
     """A new route without a row here fails this test."""
     covered = {(method, pattern(path)) for method, path, _ in TABLE}
     elsewhere = {"/static/*", "/account/logout", "/account/reset-password/*",
+                 "/account/register/finish/*",
                  "/account/invitation/*"}  # tested in their own modules (token URLs)
     missing = []
     for rule in app.url_map.iter_rules():

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.auth import accounts, bp, tokens
 from portal.auth.forms import (
     ChangePasswordForm,
+    FinishRegistrationForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
@@ -61,8 +62,18 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def mail_rate_limit() -> str:
+    return current_app.config["MAIL_RATE_LIMIT"]
+
+
+def submitted_address() -> str:
+    """Rate-limit key for pages that e-mail the address typed: nobody can flood one inbox."""
+    return "mail:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
+@limiter.limit(mail_rate_limit, methods=["POST"], key_func=submitted_address)
 def register():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -70,15 +81,50 @@ def register():
     if request.method == "GET":
         form.locale.data = select_locale()
     if form.validate_on_submit():
-        user = accounts.register_resident(email=form.email.data,
-                                          display_name=form.display_name.data,
-                                          password=form.password.data,
-                                          locale=form.locale.data)
+        accounts.request_registration(
+            email=form.email.data, display_name=form.display_name.data,
+            locale=form.locale.data,
+            url_for_token=lambda token: absolute_url("auth.finish_registration", token=token),
+            sign_in_url=absolute_url("auth.login"),
+            reset_url=absolute_url("auth.forgot_password"))
+        db.session.commit()
+        dispatch()
+        # the same answer whether or not the address already has an account
+        return redirect(url_for("auth.registration_sent"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.get("/register/sent")
+def registration_sent():
+    return render_template("auth/registration_sent.html")
+
+
+@bp.route("/register/finish/<token>", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def finish_registration(token: str):
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    try:
+        registration = tokens.registration_for_token(token)
+    except tokens.TokenExpired:
+        flash(_("This link has expired. Please register again."), "error")
+        return redirect(url_for("auth.register"))
+    except tokens.TokenInvalid:
+        flash(_("This link is not valid. Please register again."), "error")
+        return redirect(url_for("auth.register"))
+    form = FinishRegistrationForm(email=registration.email)
+    if form.validate_on_submit():
+        try:
+            user = accounts.complete_registration(registration, password=form.password.data)
+        except accounts.AccountError as error:
+            flash(str(error), "info")
+            return redirect(url_for("auth.login"))
         start_session(user)
         db.session.commit()
         flash(_("Welcome! Your account has been created and you are signed in."), "success")
         return redirect(url_for("main.home"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/finish_registration.html", form=form,
+                           registration=registration)
 
 
 @bp.post("/logout")
@@ -102,10 +148,13 @@ def _reset_link(purpose: str):
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
+@limiter.limit(mail_rate_limit, methods=["POST"], key_func=submitted_address)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data, url_for_token=_reset_link(tokens.RESET))
+        accounts.request_password_reset(form.email.data, locale=select_locale(),
+                                        url_for_token=_reset_link(tokens.RESET),
+                                        register_url=absolute_url("auth.register"))
         db.session.commit()
         dispatch()
         flash(_("If an account uses this address, we have sent it a link to reset the "
