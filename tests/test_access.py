@@ -55,6 +55,8 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/account/forgot-password", PUBLIC),
     ("GET", "/account/settings", SIGNED_IN),
     ("POST", "/account/settings", SIGNED_IN),  # empty form: shown again with errors
+    ("POST", "/account/sessions/999999/end", only(SIGNED_IN, 404)),  # not one's own
+    ("POST", "/account/sessions/end-others", only(SIGNED_IN, 302)),
     ("GET", "/services/", PUBLIC),
     ("GET", "/services/library-loans", PUBLIC),
     ("GET", "/my/", RESIDENT_ONLY),
@@ -70,6 +72,9 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/accounts/{staff_id}", ADMIN_ONLY),
     # an empty POST to an edit form re-submits the stored values: saved, redirected
     ("POST", "/admin/accounts/{staff_id}", only(ADMIN_ONLY, 302)),
+    ("POST", "/admin/accounts/{staff_id}/sign-out-everywhere", only(ADMIN_ONLY, 302)),
+    ("POST", "/admin/accounts/{resident_user_id}/sign-out-everywhere",
+     only(ADMIN_ONLY, 404)),  # residents' accounts are not managed in the console
     ("GET", "/admin/audit", ADMIN_ONLY),
     ("GET", "/admin/services", CONSOLE),
     ("GET", "/admin/services/new", MANAGERS),
@@ -118,7 +123,8 @@ def record(catalogue):
 
 
 def expand(path: str, users, record) -> str:
-    return path.format(staff_id=users["staff"].id, resident_id=record.id)
+    return path.format(staff_id=users["staff"].id, resident_id=record.id,
+                       resident_user_id=users["resident"].id)
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,

@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.audit.recording import record
-from portal.auth import passwords, tokens
-from portal.auth.models import Role, User, new_session_nonce, normalise_email
+from portal.auth import passwords, sessions, tokens
+from portal.auth.models import Role, User, UserSession, normalise_email
 from portal.extensions import db
 from portal.mail.outbox import queue_email
 from portal.residents.models import Resident
@@ -91,10 +91,12 @@ def note_logout(user: User) -> None:
     record("auth.logout", actor=user, target=user, summary="Signed out")
 
 
-def set_password(user: User, password: str, *, actor: User, action: str) -> None:
-    """Set a new password and sign the account out everywhere else."""
+def set_password(user: User, password: str, *, actor: User, action: str,
+                 keep: UserSession | None = None) -> None:
+    """Set a new password and sign the account out everywhere (but the sign-in
+    ``keep``, the one that changed it)."""
     user.password_hash = passwords.hash_password(password)
-    user.session_nonce = new_session_nonce()
+    sessions.forget_all(user, keep=keep)
     record(action, actor=actor, target=user, summary="Password set")
 
 
@@ -277,7 +279,7 @@ def update_console_account(*, actor: User, user: User, role: str,
     user.role = role
     user.department_id = department.id if department else None
     if user.active and not active:
-        user.session_nonce = new_session_nonce()  # signs the account out at once
+        sessions.forget_all(user)  # signs the account out at once
     user.active = active
     if before["role"] != role or before["department"] != after["department"]:
         record("account.role_change", actor=actor, target=user,

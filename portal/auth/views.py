@@ -1,10 +1,20 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.auth import accounts, bp, tokens
+from portal.auth import accounts, bp, sessions, tokens
 from portal.auth.forms import (
     ChangePasswordForm,
     FinishRegistrationForm,
@@ -14,6 +24,7 @@ from portal.auth.forms import (
     ResetPasswordForm,
     SettingsForm,
 )
+from portal.auth.loading import current_session
 from portal.extensions import db, limiter
 from portal.forms import EmptyForm
 from portal.i18n import select_locale
@@ -30,8 +41,10 @@ def home_for(user) -> str:
 
 
 def start_session(user) -> None:
-    """Sign in on a fresh session: nothing from before sign-in carries over."""
+    """Sign in on a fresh session: nothing from before sign-in carries over, and the
+    sign-in gets a row of its own that sign-out deletes."""
     session.clear()
+    sessions.start(user, ip=request.remote_addr, user_agent=request.user_agent.string)
     login_user(user)
     session.permanent = True
     accounts.note_login(user)
@@ -133,6 +146,9 @@ def logout():
     form = EmptyForm()
     if not form.validate_on_submit():
         return redirect(url_for("main.home"))
+    row = current_session()
+    if row is not None:
+        sessions.end(row)  # a copy of the cookie opens nothing from now on
     accounts.note_logout(current_user)
     db.session.commit()
     logout_user()
@@ -215,11 +231,43 @@ def settings():
         return response
     if password_form.submit.data and password_form.validate_on_submit():
         accounts.set_password(current_user, password_form.password.data, actor=current_user,
-                              action="account.password_change")
+                              action="account.password_change", keep=current_session())
         db.session.commit()
         # the login id changed: keep this session signed in
         login_user(current_user._get_current_object())
         flash(_("Your password has been changed. Other devices have been signed out."),
               "success")
         return redirect(url_for("auth.settings"))
-    return render_template("auth/settings.html", form=form, password_form=password_form)
+    return render_template("auth/settings.html", form=form, password_form=password_form,
+                           **_sessions_context())
+
+
+def _sessions_context() -> dict:
+    return {"sign_ins": sessions.active(current_user), "this_sign_in": current_session(),
+            "describe_device": sessions.describe_device}
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not sessions.end_one(current_user, session_id, current=current_session()):
+        abort(404)
+    db.session.commit()
+    flash(_("That device has been signed out."), "success")
+    return redirect(url_for("auth.settings", _anchor="sessions-title"))
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_other_sessions():
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ended = sessions.end_others(current_user, current=current_session())
+    db.session.commit()
+    flash(ngettext("%(num)d other device has been signed out.",
+                   "%(num)d other devices have been signed out.", ended), "success")
+    return redirect(url_for("auth.settings", _anchor="sessions-title"))
