@@ -425,3 +425,75 @@ def test_reset_links_never_follow_the_host_header(app, client, make_user, outbox
     body = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body().get_content()
     assert "http://127.0.0.1:5000/account/reset-password/" in body
     assert "evil.example" not in body
+
+
+def attempt(client, email, password, address):
+    return client.post("/account/login", data={"email": email, "password": password},
+                       headers=EN, environ_base={"REMOTE_ADDR": address})
+
+
+def ten_wrong_guesses(client, email):
+    for n in range(10):
+        assert attempt(client, email, f"guess {n}", f"10.0.0.{n}").status_code == 200
+
+
+def test_attackers_on_ten_addresses_do_not_lock_the_owner_out(app, make_user):
+    """Attack finding 6: ten wrong passwords from ten addresses used to lock the real
+    user out for up to an hour."""
+    make_user(email="owner@example.org")
+    ten_wrong_guesses(app.test_client(), "owner@example.org")
+
+    owner = app.test_client()
+    response = attempt(owner, "owner@example.org", TEST_PASSWORD, "203.0.113.5")
+    assert response.status_code == 302  # a network that has not failed gets through
+    page = owner.get(response.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "There were 10 failed attempts to sign in to your account in the last hour" in page
+    assert owner.get("/account/settings").status_code == 200
+
+
+def test_a_locked_account_refuses_networks_that_failed_and_tells_why(app, make_user):
+    make_user(email="owner@example.org")
+    ten_wrong_guesses(app.test_client(), "owner@example.org")
+    client = app.test_client()
+    # an address that already failed may not try again, even with the right password
+    refused = attempt(client, "owner@example.org", TEST_PASSWORD, "10.0.0.3")
+    assert refused.status_code == 429
+    assert "sign-in from your network is paused" in refused.get_data(as_text=True)
+    assert client.get("/account/settings").status_code == 302
+    # a fresh address guessing wrong is stopped too, and then counts as failed
+    assert attempt(client, "owner@example.org", "guess 11", "10.0.0.99").status_code == 429
+    assert attempt(client, "owner@example.org", TEST_PASSWORD, "10.0.0.99").status_code == 429
+
+
+def test_the_lock_says_the_same_for_addresses_without_an_account(app, make_user):
+    make_user(email="owner@example.org")
+    ten_wrong_guesses(app.test_client(), "owner@example.org")
+    ten_wrong_guesses(app.test_client(), "nobody@example.org")
+    known = attempt(app.test_client(), "owner@example.org", "x", "10.0.0.4")
+    unknown = attempt(app.test_client(), "nobody@example.org", "x", "10.0.0.4")
+    assert known.status_code == unknown.status_code == 429
+    assert known.get_data(as_text=True).replace("owner@", "nobody@") == unknown.get_data(
+        as_text=True)
+
+
+def test_japanese_lock_message(app, make_user):
+    make_user(email="owner@example.org")
+    ten_wrong_guesses(app.test_client(), "owner@example.org")
+    response = app.test_client().post(
+        "/account/login", data={"email": "owner@example.org", "password": "x"},
+        headers={"Accept-Language": "ja"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert "ログインを一時的に停止しています" in response.get_data(as_text=True)
+
+
+def test_a_password_reset_lets_the_owner_in_from_a_network_that_failed(
+        app, make_user, outbox_dir):
+    user = make_user(email="owner@example.org")
+    ten_wrong_guesses(app.test_client(), "owner@example.org")
+    with app.test_request_context():
+        token = tokens.make_token(user)
+    client = app.test_client()
+    new_password = "a brand new river song"
+    client.post(f"/account/reset-password/{token}", headers=EN,
+                data={"password": new_password, "confirm": new_password},
+                environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    assert attempt(client, "owner@example.org", new_password, "10.0.0.3").status_code == 302

@@ -25,6 +25,7 @@ from portal.auth.forms import (
     SettingsForm,
 )
 from portal.auth.loading import current_session
+from portal.auth.throttle import LoginThrottle
 from portal.extensions import db, limiter
 from portal.forms import EmptyForm
 from portal.i18n import select_locale
@@ -50,27 +51,43 @@ def start_session(user) -> None:
     accounts.note_login(user)
 
 
-def submitted_email() -> str:
-    """Rate-limit key: the account being tried, whichever address the attempts come from."""
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+def locked_message() -> str:
+    return _("There have been too many failed attempts to sign in with this e-mail "
+             "address, so sign-in from your network is paused for up to an hour. You can "
+             "still sign in from another network, or reset your password by e-mail.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
-@limiter.limit(login_rate_limit, methods=["POST"], key_func=submitted_email)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
+        throttle = LoginThrottle(form.email.data, request.remote_addr)
+        if throttle.refused():
+            flash(locked_message(), "error")
+            return render_template("auth/login.html", form=form), 429
+        under_attack = throttle.account_locked()
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
             accounts.note_failed_login(form.email.data)
             db.session.commit()
+            throttle.failed()
+            if under_attack:
+                flash(locked_message(), "error")
+                return render_template("auth/login.html", form=form), 429
             flash(_("The e-mail address or password is not correct."), "error")
         else:
             start_session(user)
             db.session.commit()
+            if under_attack:
+                flash(ngettext(
+                    "There was %(num)d failed attempt to sign in to your account in the last "
+                    "hour. If it was not yours, change your password in your account settings.",
+                    "There were %(num)d failed attempts to sign in to your account in the last "
+                    "hour. If they were not yours, change your password in your account "
+                    "settings.", throttle.recent_failures()), "warning")
             return redirect(safe_next(request.args.get("next"), home_for(user)))
     return render_template("auth/login.html", form=form)
 
@@ -194,6 +211,7 @@ def _set_password_page(token: str, purpose: str):
         accounts.set_password(user, form.password.data, actor=user,
                               action=f"auth.{purpose.replace('-', '_')}")
         db.session.commit()
+        LoginThrottle(user.email, request.remote_addr).forgive_address()
         logout_user()
         session.clear()
         flash(_("Your password has been set. You can sign in now."), "success")
