@@ -162,6 +162,19 @@ def sign_in(client: FlaskClient, user: User, *, ip: str = "127.0.0.1",
     return client
 
 
+def register(client: FlaskClient, *, display_name: str, email: str, password: str,
+             locale: str = "en"):
+    """Register as a resident does, through the link the registration e-mail carries
+    (as if it had arrived), and stay signed in on ``client``."""
+    from portal.auth import tokens
+
+    with client.application.test_request_context():
+        token = tokens.make_registration_token(tokens.Registration(
+            email=email, display_name=display_name, locale=locale))
+    return client.post(f"/account/register/finish/{token}",
+                       data={"password": password, "confirm": password})
+
+
 @pytest.fixture
 def users(catalogue, make_user) -> dict[str, User]:
     """One user per role; the staff member works in the library."""

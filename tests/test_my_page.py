@@ -9,7 +9,6 @@ import zipfile
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
-from portal.auth import tokens
 from portal.auth.models import User
 from portal.engagement.models import EngagementScore, ScoreSnapshot
 from portal.extensions import db
@@ -19,7 +18,7 @@ from portal.residents.models import Resident
 from portal.services.models import UsageEvent
 from portal.timeutil import local_today
 from tests import factories
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, register
 
 EN = {"Accept-Language": "en"}
 
@@ -29,12 +28,9 @@ def my_record(users) -> Resident:
                               birth_year=local_today().year - 45, district="川辺")
 
 
-def test_registration_creates_the_residents_own_record(app, client):
-    with app.test_request_context():
-        token = tokens.make_registration_token(tokens.Registration(
-            email="mina@example.org", display_name="Mina", locale="en"))
-    client.post(f"/account/register/finish/{token}", data={
-        "password": "paper cranes fly", "confirm": "paper cranes fly"})
+def test_registration_creates_the_residents_own_record(client):
+    register(client, display_name="Mina", email="mina@example.org",
+             password="paper cranes fly")
     user = db.session.scalar(select(User).where(User.email == "mina@example.org"))
     record = db.session.scalar(select(Resident).where(Resident.user_id == user.id))
     assert record.given_name == "Mina" and record.external_id is None
