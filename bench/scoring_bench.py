@@ -48,6 +48,7 @@ from flask_migrate import upgrade
 from sqlalchemy import MetaData, insert, select, text
 
 from portal.app import create_app
+from portal.auth import sessions
 from portal.auth.models import Role, User
 from portal.engagement.scoring import recompute
 from portal.extensions import db
@@ -157,7 +158,9 @@ def page_times(app, path: str, requests: int) -> tuple[float, float]:
     client = app.test_client()
     with app.app_context():
         manager = db.session.scalar(select(User).where(User.role == Role.MANAGER))
+        sessions.start(manager, ip="127.0.0.1", user_agent="scoring bench")
         login_id = manager.get_id()
+        db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = login_id
         session["_fresh"] = True

@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import loading
 
     loading.init_login_manager(login_manager)
+    loading.init_app(app)
 
 
 def register_url_converters(app: Flask) -> None:

@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import os
 import subprocess
 import sys
 import time
@@ -14,6 +17,7 @@ import time
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import run_command as flask_run_command
 from flask_babel import force_locale
 
 from portal.config import PROJECT_ROOT
@@ -24,7 +28,25 @@ def main() -> None:
     from portal.app import create_app
 
     cli = FlaskGroup(create_app=lambda: create_app(), help=__doc__)
+    cli.add_command(served_run_command())
     cli.main(prog_name="portal")
+
+
+def served_run_command() -> click.Command:
+    """Flask's ``run`` that first tells the configuration where it serves (through
+    Flask's own ``FLASK_RUN_HOST``/``FLASK_RUN_PORT``), so development e-mails link to
+    that address when ``PORTAL_BASE_URL`` is unset — never to a request's Host header."""
+    command = copy.copy(flask_run_command)
+    serve = flask_run_command.callback
+
+    @functools.wraps(serve)
+    def callback(*args, **kwargs):
+        os.environ["FLASK_RUN_HOST"] = str(kwargs["host"])
+        os.environ["FLASK_RUN_PORT"] = str(kwargs["port"])
+        return serve(*args, **kwargs)
+
+    command.callback = callback
+    return command
 
 
 def register(app: Flask) -> None:

@@ -42,6 +42,18 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"PORTAL_{name} must be a whole number, got {value!r}") from exc
 
 
+def served_address() -> str:
+    """Where ``portal run`` serves (its ``--host``/``--port``, which it passes on as
+    ``FLASK_RUN_HOST``/``FLASK_RUN_PORT``), for links in development e-mails."""
+    host = os.environ.get("FLASK_RUN_HOST") or "127.0.0.1"
+    port = os.environ.get("FLASK_RUN_PORT") or "5000"
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - every interface: this machine's own
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def base_settings() -> dict:
     instance = Path(env("INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
     redis_url = env("REDIS_URL")
@@ -74,6 +86,8 @@ def base_settings() -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "API_AUTH_FAILURE_LIMIT": env("API_AUTH_FAILURE_LIMIT", "10 per minute;50 per hour"),
+        # registration and reset e-mails to any one address
+        "MAIL_RATE_LIMIT": env("MAIL_RATE_LIMIT", "5 per hour"),
         "JOBS_INLINE": redis_url is None,
         "RQ_QUEUE": env("RQ_QUEUE", "portal"),
         # e-mail
@@ -131,6 +145,8 @@ class DevelopmentConfig(Config):
             settings["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{instance / 'portal.db'}"
         )
         settings["SECRET_KEY"] = settings["SECRET_KEY"] or _development_secret(instance)
+        # links in e-mails point at the served address, never at the request's Host header
+        settings["BASE_URL"] = settings["BASE_URL"] or served_address()
         return settings
 
 
@@ -152,6 +168,7 @@ class TestingConfig(Config):
             ARGON2_PARALLELISM=1,
         )
         settings["SQLALCHEMY_DATABASE_URI"] = settings["SQLALCHEMY_DATABASE_URI"] or "sqlite://"
+        settings["BASE_URL"] = settings["BASE_URL"] or "http://localhost"
         return settings
 
 

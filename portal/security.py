@@ -8,6 +8,8 @@ from flask import Flask, Response, current_app, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.config import served_address
+
 CSP = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -53,12 +55,11 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """An absolute link for e-mails, built on ``PORTAL_BASE_URL`` when it is set, so a
-    forged Host header cannot redirect a reset link to another site."""
-    base = current_app.config.get("BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute link for e-mails, built on ``PORTAL_BASE_URL`` (in development: the
+    served address), never on the request's Host header, so a forged Host cannot send a
+    reset link to another site."""
+    base = current_app.config.get("BASE_URL") or served_address()
+    return base.rstrip("/") + url_for(endpoint, **values)
 
 
 def init_app(app: Flask) -> None:

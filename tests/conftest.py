@@ -20,7 +20,7 @@ from flask_migrate import upgrade
 from sqlalchemy import MetaData, event, select, text
 
 from portal.app import create_app
-from portal.auth import passwords
+from portal.auth import passwords, sessions
 from portal.auth.models import Role, User
 from portal.extensions import Session, db, limiter
 from portal.services.catalogue import load_catalogue
@@ -150,11 +150,29 @@ def make_user(app):
     return make
 
 
-def sign_in(client: FlaskClient, user: User) -> FlaskClient:
+def sign_in(client: FlaskClient, user: User, *, ip: str = "127.0.0.1",
+            user_agent: str = "Werkzeug test client") -> FlaskClient:
+    """``client`` signed in as ``user`` on a sign-in (``UserSession``) of its own."""
+    sessions.start(user, ip=ip, user_agent=user_agent)
+    login_id = user.get_id()
+    db.session.commit()
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = login_id
         session["_fresh"] = True
     return client
+
+
+def register(client: FlaskClient, *, display_name: str, email: str, password: str,
+             locale: str = "en"):
+    """Register as a resident does, through the link the registration e-mail carries
+    (as if it had arrived), and stay signed in on ``client``."""
+    from portal.auth import tokens
+
+    with client.application.test_request_context():
+        token = tokens.make_registration_token(tokens.Registration(
+            email=email, display_name=display_name, locale=locale))
+    return client.post(f"/account/register/finish/{token}",
+                       data={"password": password, "confirm": password})
 
 
 @pytest.fixture

@@ -47,10 +47,16 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/account/login", GUEST_ONLY),  # empty form: shown again with errors
     ("GET", "/account/register", GUEST_ONLY),
     ("POST", "/account/register", GUEST_ONLY),
+    ("GET", "/account/register/sent", PUBLIC),
+    # a link that is not valid sends visitors back to the registration page
+    ("GET", "/account/register/finish/not-a-token", dict.fromkeys(ROLES, 302)),
+    ("POST", "/account/register/finish/not-a-token", dict.fromkeys(ROLES, 302)),
     ("GET", "/account/forgot-password", PUBLIC),
     ("POST", "/account/forgot-password", PUBLIC),
     ("GET", "/account/settings", SIGNED_IN),
     ("POST", "/account/settings", SIGNED_IN),  # empty form: shown again with errors
+    ("POST", "/account/sessions/999999/end", only(SIGNED_IN, 404)),  # not one's own
+    ("POST", "/account/sessions/end-others", only(SIGNED_IN, 302)),
     ("GET", "/services/", PUBLIC),
     ("GET", "/services/library-loans", PUBLIC),
     ("GET", "/my/", RESIDENT_ONLY),
@@ -66,6 +72,9 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/accounts/{staff_id}", ADMIN_ONLY),
     # an empty POST to an edit form re-submits the stored values: saved, redirected
     ("POST", "/admin/accounts/{staff_id}", only(ADMIN_ONLY, 302)),
+    ("POST", "/admin/accounts/{staff_id}/sign-out-everywhere", only(ADMIN_ONLY, 302)),
+    ("POST", "/admin/accounts/{resident_user_id}/sign-out-everywhere",
+     only(ADMIN_ONLY, 404)),  # residents' accounts are not managed in the console
     ("GET", "/admin/audit", ADMIN_ONLY),
     ("GET", "/admin/services", CONSOLE),
     ("GET", "/admin/services/new", MANAGERS),
@@ -115,7 +124,8 @@ def record(catalogue):
 
 
 def expand(path: str, users, record) -> str:
-    return path.format(staff_id=users["staff"].id, resident_id=record.id)
+    return path.format(staff_id=users["staff"].id, resident_id=record.id,
+                       resident_user_id=users["resident"].id)
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,
@@ -131,6 +141,7 @@ def test_every_route_is_in_the_table(app):
     """A new route without a row here fails this test."""
     covered = {(method, pattern(path)) for method, path, _ in TABLE}
     elsewhere = {"/static/*", "/account/logout", "/account/reset-password/*",
+                 "/account/register/finish/*",
                  "/account/invitation/*"}  # tested in their own modules (token URLs)
     missing = []
     for rule in app.url_map.iter_rules():

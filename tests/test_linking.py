@@ -13,7 +13,7 @@ from portal.permissions import can_link_accounts, can_unlink_accounts
 from portal.residents.models import Resident
 from portal.services.models import UsageEvent
 from tests import factories
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import TEST_PASSWORD, register, sign_in
 
 EN = {"Accept-Language": "en"}
 #: the resident's profile form as the register record shows it after linking
@@ -24,9 +24,7 @@ CHECK = {"identity_method": "my_number_card", "identity_note": "shown at the Chu
 
 
 def register_online(client, email="aoi@example.org", name="Aoi") -> Resident:
-    client.post("/account/register", data={
-        "display_name": name, "email": email, "password": TEST_PASSWORD,
-        "confirm": TEST_PASSWORD, "locale": "en"})
+    register(client, display_name=name, email=email, password=TEST_PASSWORD)
     return db.session.scalar(select(Resident).where(Resident.email == email))
 
 

@@ -18,7 +18,7 @@ from portal.residents.models import Resident
 from portal.services.models import UsageEvent
 from portal.timeutil import local_today
 from tests import factories
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, register
 
 EN = {"Accept-Language": "en"}
 
@@ -30,9 +30,8 @@ def my_record(users, **values) -> Resident:
 
 
 def test_registration_creates_the_residents_own_record(client):
-    client.post("/account/register", data={
-        "display_name": "Mina", "email": "mina@example.org", "password": "paper cranes fly",
-        "confirm": "paper cranes fly", "locale": "en"})
+    register(client, display_name="Mina", email="mina@example.org",
+             password="paper cranes fly")
     user = db.session.scalar(select(User).where(User.email == "mina@example.org"))
     record = db.session.scalar(select(Resident).where(Resident.user_id == user.id))
     assert record.given_name == "Mina" and record.external_id is None

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.residents.models import Resident
 from portal.services.models import UsageEvent
 from tests import factories
+from tests.conftest import register as register_resident
 
 EN = {"Accept-Language": "en"}
 CHECK = {"identity_method": "driving_licence", "identity_note": ""}
@@ -158,9 +159,8 @@ def test_counter_entry_refuses_bad_input(staff_client, catalogue):
 
 def test_linking_a_registered_account_merges_the_self_registered_record(
         staff_client, client, catalogue):
-    client.post("/account/register", data={
-        "display_name": "Aoi", "email": "aoi@example.org", "password": "green tea at dusk",
-        "confirm": "green tea at dusk", "locale": "en"})
+    register_resident(client, display_name="Aoi", email="aoi@example.org",
+                      password="green tea at dusk")
     self_record = db.session.scalar(select(Resident).where(Resident.email == "aoi@example.org"))
     self_record.consent_outreach = True
     factories.events(self_record, "library-loans", 1, note="before linking")
@@ -266,9 +266,8 @@ def test_linking_keeps_the_residents_refusal_of_scoring(staff_client, client, ca
     from portal.engagement.models import EngagementScore
     from portal.timeutil import local_today
 
-    client.post("/account/register", data={
-        "display_name": "Ren", "email": "ren@example.org", "password": "autumn river stones",
-        "confirm": "autumn river stones", "locale": "en"})  # consents off by default
+    register_resident(client, display_name="Ren", email="ren@example.org",
+                      password="autumn river stones")  # consents off by default
     register = factories.resident(consent_profiling=True)
     factories.events(register, "library-loans", 2)
     scoring.recompute(local_today())

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -16,11 +17,11 @@ from portal.admin.forms import (
     NewAccountForm,
 )
 from portal.audit.models import AuditEntry
-from portal.auth import accounts
+from portal.auth import accounts, sessions
 from portal.auth.models import Role, User
 from portal.engagement import dashboards
 from portal.extensions import db
-from portal.forms import filter_values, options
+from portal.forms import EmptyForm, filter_values, options
 from portal.mail.outbox import dispatch
 from portal.permissions import (
     can_access_console,
@@ -124,7 +125,27 @@ def account_edit(user_id: int):
             db.session.commit()
             flash(_("The account of %(email)s has been updated.", email=user.email), "success")
             return redirect(url_for("admin.accounts_list"))
-    return render_template("admin/account_edit.html", form=form, user=user)
+    return render_template("admin/account_edit.html", form=form, user=user,
+                           sign_ins=sessions.active(user))
+
+
+@bp.post("/accounts/<int:user_id>/sign-out-everywhere")
+@permission_required(can_manage_accounts)
+def account_sign_out_everywhere(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if user.role == Role.RESIDENT:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash(_("To sign out your own other devices, use your account settings."), "error")
+        return redirect(url_for("admin.account_edit", user_id=user.id))
+    ended = sessions.sign_out_everywhere(user, actor=current_user)
+    db.session.commit()
+    flash(ngettext("%(email)s has been signed out everywhere (%(num)d active sign-in ended).",
+                   "%(email)s has been signed out everywhere (%(num)d active sign-ins ended).",
+                   ended, email=user.email), "success")
+    return redirect(url_for("admin.account_edit", user_id=user.id))
 
 
 @bp.get("/audit")

@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.audit.recording import record
-from portal.auth import passwords, tokens
-from portal.auth.models import Role, User, new_session_nonce, normalise_email
+from portal.auth import passwords, sessions, tokens
+from portal.auth.models import Role, User, UserSession, normalise_email
 from portal.extensions import db
 from portal.mail.outbox import queue_email
 from portal.residents.models import Resident
@@ -93,10 +93,12 @@ def note_logout(user: User) -> None:
     record("auth.logout", actor=user, target=user, summary="Signed out")
 
 
-def set_password(user: User, password: str, *, actor: User, action: str) -> None:
-    """Set a new password and sign the account out everywhere else."""
+def set_password(user: User, password: str, *, actor: User, action: str,
+                 keep: UserSession | None = None) -> None:
+    """Set a new password and sign the account out everywhere (but the sign-in
+    ``keep``, the one that changed it)."""
     user.password_hash = passwords.hash_password(password)
-    user.session_nonce = new_session_nonce()
+    sessions.forget_all(user, keep=keep)
     record(action, actor=actor, target=user, summary="Password set")
 
 
@@ -142,16 +144,86 @@ def _link_email(user: User, *, purpose: str, url_for_token: Callable[[str], str]
                 purpose=purpose.replace("-", "_"), user=user)
 
 
-def request_password_reset(email: str, *, url_for_token: Callable[[str], str]) -> bool:
-    """Queue a reset link when an active account has this e-mail. The caller shows
-    the same message either way, so nobody learns which addresses have accounts."""
+def request_password_reset(email: str, *, locale: str, url_for_token: Callable[[str], str],
+                           register_url: str) -> bool:
+    """Queue one e-mail to the address either way: a reset link when an active account
+    has it, otherwise a note that no account uses it. Both cases do the same work
+    (look-up, message, outbox, audit entry), so neither the page nor its timing tells
+    a visitor which addresses have accounts. True when a link was sent."""
     user = find_by_email(email)
-    if user is None or not user.active:
-        return False
-    _link_email(user, purpose=tokens.RESET, url_for_token=url_for_token)
-    record("auth.password_reset_requested", actor=None, target=user,
-           summary="Password reset link sent")
-    return True
+    if user is not None and user.active:
+        _link_email(user, purpose=tokens.RESET, url_for_token=url_for_token)
+        record("auth.password_reset_requested", actor=None, target=user,
+               summary="Password reset link sent")
+        return True
+    address = normalise_email(email)
+    with force_locale(locale):
+        subject = _("Password reset requested")
+        body = _(
+            "Hello,\n\nSomeone asked to reset the password of an account on the resident "
+            "success portal with this e-mail address. No active account uses this "
+            "address, so nothing was changed.\n\nIf it was you, you may have signed up "
+            "with another address. You can also create an account here:\n\n"
+            "%(link)s\n\nIf it was not you, you can ignore this e-mail.\n",
+            link=register_url)
+    queue_email(to=address, subject=subject, body=body, locale=locale,
+                purpose="password_reset_no_account")
+    record("auth.password_reset_no_account", actor=None, target=user,
+           summary="Password reset asked for an address without an active account",
+           data={"email": address})
+    return False
+
+
+def request_registration(*, email: str, display_name: str, locale: str,
+                         url_for_token: Callable[[str], str], sign_in_url: str,
+                         reset_url: str) -> bool:
+    """Queue one e-mail to the address either way: a link to finish registering, or,
+    when the address already has an account, a note to its owner. The caller shows
+    the same page in both cases. True when a registration link was sent."""
+    address = normalise_email(email)
+    owner = find_by_email(address)
+    if owner is None:
+        link = url_for_token(tokens.make_registration_token(tokens.Registration(
+            email=address, display_name=display_name.strip(), locale=locale)))
+        with force_locale(locale):
+            subject = _("Finish creating your account")
+            body = _(
+                "Hello %(name)s,\n\nTo finish creating your account on the resident "
+                "success portal, choose your password with this link within %(hours)s "
+                "hours:\n\n%(link)s\n\nIf you did not ask for an account, you can ignore "
+                "this e-mail; no account is created without the link.\n",
+                name=display_name.strip(), link=link,
+                hours=tokens.REGISTRATION_MAX_AGE // 3600)
+        queue_email(to=address, subject=subject, body=body, locale=locale,
+                    purpose="registration")
+        record("account.registration_requested", actor=None, target=None,
+               summary="Registration link sent", data={"email": address})
+        return True
+    owner_locale = owner.locale or current_app.config["DEFAULT_LOCALE"]
+    with force_locale(owner_locale):
+        subject = _("Someone tried to create an account with your address")
+        body = _(
+            "Hello %(name)s,\n\nSomeone tried to create an account on the resident success "
+            "portal with this e-mail address. You already have an account, so nothing was "
+            "changed.\n\nIf it was you, sign in here:\n\n%(sign_in)s\n\nIf you forgot "
+            "your password, you can reset it here:\n\n%(reset)s\n\nIf it was not you, "
+            "you can ignore this e-mail; your account stays as it is.\n",
+            name=owner.display_name, sign_in=sign_in_url, reset=reset_url)
+    queue_email(to=owner.email, subject=subject, body=body, locale=owner_locale,
+                purpose="registration_existing", user=owner)
+    record("account.registration_existing", actor=None, target=owner,
+           summary="Registration tried with the address of an existing account",
+           data={"email": address})
+    return False
+
+
+def complete_registration(registration: tokens.Registration, *, password: str) -> User:
+    """Create the account a registration link stands for (the link proved the address)."""
+    if email_taken(registration.email):
+        raise AccountError(_("An account with this e-mail address has already been "
+                             "created. Please sign in."))
+    return register_resident(email=registration.email, display_name=registration.display_name,
+                             password=password, locale=registration.locale)
 
 
 def create_account(*, actor: User | None, email: str, display_name: str, role: str,
@@ -209,7 +281,7 @@ def update_console_account(*, actor: User, user: User, role: str,
     user.role = role
     user.department_id = department.id if department else None
     if user.active and not active:
-        user.session_nonce = new_session_nonce()  # signs the account out at once
+        sessions.forget_all(user)  # signs the account out at once
     user.active = active
     if before["role"] != role or before["department"] != after["department"]:
         record("account.role_change", actor=actor, target=user,

@@ -6,7 +6,6 @@ from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from portal.auth import passwords
-from portal.auth.accounts import email_taken
 from portal.forms import LocaleField
 
 EMAIL_VALIDATORS = [DataRequired(), Email(message=_l("Enter a valid e-mail address.")),
@@ -47,22 +46,28 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class RegisterForm(NewPasswordMixin, FlaskForm):
+class RegisterForm(FlaskForm):
+    """The first step: whether the address has an account or not, the answer is the
+    same ("check your e-mail"); the password is chosen through the e-mailed link."""
+
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)],
                                render_kw={"autocomplete": "name"})
     email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS,
                        render_kw={"autocomplete": "email"})
-    password, confirm = new_password_fields()
     locale = LocaleField(_l("Language"))
+    submit = SubmitField(_l("Send me the link"))
+
+
+class FinishRegistrationForm(NewPasswordMixin, FlaskForm):
+    password, confirm = new_password_fields()
     submit = SubmitField(_l("Create account"))
 
-    def email_for_policy(self) -> str | None:
-        return self.email.data
+    def __init__(self, *args, email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._email = email
 
-    def validate_email(self, field):
-        if email_taken(field.data or ""):
-            raise ValidationError(_l("An account with this e-mail address already exists. "
-                                     "Sign in, or reset your password if you forgot it."))
+    def email_for_policy(self) -> str | None:
+        return self._email
 
 
 class ForgotPasswordForm(FlaskForm):

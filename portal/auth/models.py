@@ -59,6 +59,10 @@ class User(UserMixin, db.Model):
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 
+    # The key of the sign-in (``UserSession``) this object was loaded for or signed in
+    # with; set by ``portal.auth.sessions``, never stored on the user.
+    session_key = None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
 
@@ -68,7 +72,12 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+        """The login id kept in the signed session cookie: the user, the account's
+        nonce (changing it signs the account out everywhere) and the key of this one
+        sign-in (deleting its row signs out this device only)."""
+        if not self.session_key:
+            raise RuntimeError("start a sign-in with portal.auth.sessions.start first")
+        return f"{self.id}:{self.session_nonce}:{self.session_key}"
 
     @property
     def is_staff_member(self) -> bool:
@@ -76,3 +85,23 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie holds the key; the table holds its hash, so
+    the sign-in can be ended from the server (sign-out, "sign out other devices",
+    an administrator's "sign out everywhere")."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # updated at most every few minutes (``sessions.TOUCH_INTERVAL``), not per request
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} of user {self.user_id}>"

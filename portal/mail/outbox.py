@@ -35,8 +35,8 @@ def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
     return message
 
 
-SENSITIVE_PURPOSES = {"password_reset", "invitation"}
-REDACTED = "[removed after delivery: this message contained a single-use sign-in link]"
+SENSITIVE_PURPOSES = {"password_reset", "invitation", "registration"}
+REDACTED = "[removed after delivery: this message contained a single-use link]"
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -49,9 +49,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
+def live_instance(tmp_path_factory) -> Path:
+    """The live portal's instance folder; its e-mails land in ``mail/`` there."""
+    return tmp_path_factory.mktemp("live")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_instance) -> Iterator[str]:
     """A fresh portal (development settings, own SQLite file, seeded catalogue)."""
-    instance = tmp_path_factory.mktemp("live")
+    instance = live_instance
     env = {**os.environ,
            "PORTAL_ENV": "development", "PORTAL_INSTANCE_PATH": str(instance),
            "PORTAL_DATABASE_URL": f"sqlite:///{instance / 'portal.db'}",

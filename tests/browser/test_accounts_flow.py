@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from email import message_from_bytes, policy
 
 from playwright.sync_api import expect
 
 from portal.demo.generator import DEMO_PASSWORD
 
 
-def test_register_login_switch_language_logout(page):
+def link_mailed_to(instance, email: str) -> str:
+    for path in sorted((instance / "mail").glob("*.eml"), reverse=True):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if message["To"] == email:
+            return re.search(r"http://\S+", message.get_body().get_content()).group(0)
+    raise AssertionError(f"no e-mail to {email}")
+
+
+def test_register_login_switch_language_logout(page, live_instance):
     email = f"browser-{uuid.uuid4().hex[:8]}@example.org"
     page.goto("/")
     page.get_by_role("link", name="Create an account").first.click()
     page.audit()
     page.get_by_label("Your name").fill("Emma Tanaka")
     page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Send me the link").click()
+    page.audit()
+    expect(page.locator("h1")).to_have_text("Check your e-mail")
+
+    link = link_mailed_to(live_instance, email)
+    assert link.startswith(page.base + "/account/register/finish/")  # the served address
+    page.page.goto(link)
+    page.audit()
+    expect(page.locator("main")).to_contain_text("Emma Tanaka")
     page.get_by_label("New password", exact=False).first.fill("short")
     page.get_by_label("Repeat the new password").fill("short")
     page.get_by_role("button", name="Create account").click()
