@@ -80,8 +80,8 @@ def history(catalogue):
     withdrew.consent_profiling = False
     # other snapshot days: farther from DAY − 90 (chosen: THEN), or out of range
     other = factories.service("cancer-screening")
-    snapshot(people["A"], other, DAY - timedelta(days=70), 50, "yellow", default.id)
-    snapshot(people["A"], other, DAY - timedelta(days=130), 50, "yellow", default.id)
+    snapshot(people["A"], other, DAY - timedelta(days=80), 50, "yellow", default.id)
+    snapshot(people["A"], other, DAY - timedelta(days=110), 50, "yellow", default.id)
     db.session.flush()
     scoring.recompute(DAY)
     return people
@@ -92,7 +92,7 @@ def test_horizon_is_the_snapshot_nearest_ninety_days_back(history):
     assert (span.then, span.now, span.days) == (THEN, DAY, 90)
 
 
-def test_no_history_when_no_snapshot_is_60_to_120_days_back(catalogue):
+def test_no_history_when_no_snapshot_is_75_to_105_days_back(catalogue):
     service = factories.service(SLUG)
     who = factories.resident()
     snapshot(who, service, DAY - timedelta(days=40), 50, "yellow", weights.ensure_default().id)
@@ -156,7 +156,7 @@ def test_calibration_page_shows_the_figures_and_the_date(manager_client, history
 def test_calibration_page_says_when_there_is_no_history(manager_client, catalogue):
     html = manager_client.get(f"/admin/services/{SLUG}/calibration",
                               headers=EN).get_data(as_text=True)
-    assert "No history yet" in html
+    assert "No history yet" in html and "75 to 105 days" in html
 
 
 def test_engagement_page_links_to_calibration_for_managers_only(

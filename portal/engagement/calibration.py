@@ -9,7 +9,7 @@ saving new weights or band edges. The formulas are in ``docs/scoring.md``
 Definitions (all per service, with its expected interval i):
 
 - *now* (T): the day of the current scores; *then* (S): the snapshot day nearest
-  to T − 90 days, among the days 60 to 120 days before T (the snapshots are kept
+  to T − 90 days, among the days 75 to 105 days before T (the snapshots are kept
   for every month's first day, so one is always within ±15 days once the history
   is long enough); none: "no history yet";
 - *in the calibration*: residents with a snapshot on S who were using the service
@@ -59,7 +59,9 @@ from portal.timeutil import local_day_start
 
 LAPSE_INTERVALS = 3  # no use for more than this many expected intervals: lapsed
 HORIZON_DAYS = 90
-HORIZON_SLACK = 30  # a snapshot 60–120 days before the current scores will do
+# a snapshot 75–105 days before the current scores will do: month starts are at
+# most 31 days apart, so one is always this close once the history is long enough
+HORIZON_SLACK = 15
 MIN_PER_CLASS = 5  # fewer lapsed or fewer not lapsed: "not enough data"
 BANDS = (Band.RED.value, Band.YELLOW.value, Band.GREEN.value)
 
@@ -90,8 +92,13 @@ class Horizon:
         return (self.now - self.then).days
 
 
+def horizon_window() -> tuple[int, int]:
+    """How many days before the current scores a snapshot may be, at least and at most."""
+    return HORIZON_DAYS - HORIZON_SLACK, HORIZON_DAYS + HORIZON_SLACK
+
+
 def horizon(now: date | None = None) -> Horizon | None:
-    """S and T, or None when there are no current scores or no snapshot 60–120 days
+    """S and T, or None when there are no current scores or no snapshot 75–105 days
     before them (a handful of snapshot days in that range: read and picked here)."""
     now = now or current_as_of()
     if now is None:

@@ -199,7 +199,8 @@ def scoring_model(slug: str | None):
                 return redirect(request.path)
     return render_and_commit("engagement/model.html", form=form, service=service,
                              current=current, versions=_versions(service), preview=preview,
-                             minimum=calibration.MIN_PER_CLASS)
+                             minimum=calibration.MIN_PER_CLASS,
+                             window=calibration.horizon_window())
 
 
 def _versions(service: Service | None) -> list[ScoringModel]:
@@ -215,7 +216,8 @@ def service_calibration(slug: str):
     service = db.first_or_404(select(Service).where(Service.slug == slug))
     return render_and_commit("engagement/calibration.html", service=service,
                              result=calibration.for_service(service),
-                             minimum=calibration.MIN_PER_CLASS)
+                             minimum=calibration.MIN_PER_CLASS,
+                             window=calibration.horizon_window())
 
 
 @admin_bp.post("/engagement/recompute")
