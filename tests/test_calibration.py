@@ -255,3 +255,11 @@ def test_model_form_does_not_prefill_the_reason_for_change(manager_client, histo
                               headers=EN).get_data(as_text=True)
     assert 'value="try"' not in html
     assert 'value="35"' in html  # the weights in force are still filled in
+
+
+def test_calibration_page_in_japanese(manager_client, history):
+    html = manager_client.get(f"/admin/services/{SLUG}/calibration",
+                              headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "予測精度の検証" in html
+    assert "ROC曲線下面積（AUC）：0.75（離脱 5人、継続 6人）。" in html
+    assert ">red<" not in html and "要注意" in html  # bands by their labels, not codes
