@@ -25,8 +25,9 @@ frequency worked out again from the usage events of the window before S by the
 recompute's own expressions, ``scoring._Inputs``; satisfaction missing and
 friction 100, as the recompute has them). Everything is set-based: one bounded
 grouped pass over each service's events of the window before S, joined to the
-snapshot and the current scores; the figures are two grouped queries over that
-(band × decile counts; the AUC from midranks by window functions).
+snapshot and the current scores; the figures of every model version shown come
+from one query over that (counts per band and decile, and the AUC from midranks
+by window functions).
 """
 
 from __future__ import annotations
@@ -169,11 +170,14 @@ def decile_labels() -> list[str]:
             for n in range(HISTOGRAM_BINS)]
 
 
-def _population(service: Service, model, span: Horizon):
-    """One service's residents in the calibration with their score and band on S
-    under ``model`` and whether they lapsed by T (1/0)."""
+def _population(service: Service, models: list, span: Horizon):
+    """One service's residents in the calibration: whether they lapsed by T (1/0)
+    and, for each of ``models`` (variant k), their score and band on S under it and
+    whether that is the stored score (columns ``score_k``, ``band_k``, ``stored_k``).
+    One bounded grouped pass over the service's events of the window before S."""
     end_then, end_now = day_end(span.then), day_end(span.now)
-    p = _Inputs(service, model, span.then, end_then)
+    inputs = [_Inputs(service, model, span.then, end_then) for model in models]
+    p = inputs[0]  # the interval and window do not depend on the model
     e, s, c = UsageEvent.__table__, ScoreSnapshot.__table__, EngagementScore.__table__
     at = e.c.occurred_at
     reach = max(p.window, LAPSE_INTERVALS * p.interval)
@@ -184,12 +188,14 @@ def _population(service: Service, model, span: Horizon):
                    at < end_then)
             .group_by(e.c.resident_id)
             .having(active_condition(func.max(at), end_then, p.interval))).subquery("then")
-    rescored = round_float(p.score(p.recency(then.c.days), p.frequency(then.c.uses)), DIGITS)
-    joined = (select(then.c.resident_id, s.c.score.label("stored_score"),
-                     s.c.band.label("stored_band"), s.c.model_id,
-                     rescored.label("rescored"),
+    columns = {f"rescored_{k}": round_float(q.score(q.recency(then.c.days),
+                                                    q.frequency(then.c.uses)), DIGITS)
+               for k, q in enumerate(inputs)}
+    joined = (select(s.c.score.label("stored_score"), s.c.band.label("stored_band"),
+                     s.c.model_id,
                      case((lapsed_condition(c.c.last_use_at, end_now, p.interval), 1),
-                          else_=0).label("lapsed"))
+                          else_=0).label("lapsed"),
+                     *(value.label(name) for name, value in columns.items()))
               .select_from(then.join(s, and_(s.c.as_of == span.then,
                                              s.c.service_id == service.id,
                                              s.c.resident_id == then.c.resident_id))
@@ -197,66 +203,84 @@ def _population(service: Service, model, span: Horizon):
                                          c.c.resident_id == then.c.resident_id)))
               .subquery("joined"))
     j = joined.c
-    if model.id is None:
-        score, band = j.rescored, p.band(j.rescored)
-        stored = literal(0)
-    else:
-        mine = j.model_id == model.id
-        score = case((mine, j.stored_score), else_=j.rescored)
-        band = case((mine, j.stored_band), else_=p.band(j.rescored))
-        stored = case((mine, 1), else_=0)
-    return select(score.label("score"), band.label("band"), j.lapsed.label("lapsed"),
-                  stored.label("stored"))
+    out = [j.lapsed.label("lapsed")]
+    for k, (model, q) in enumerate(zip(models, inputs, strict=True)):
+        rescored = j[f"rescored_{k}"]
+        if model.id is None:
+            score, band, stored = rescored, q.band(rescored), literal(0)
+        else:
+            mine = j.model_id == model.id
+            score = case((mine, j.stored_score), else_=rescored)
+            band = case((mine, j.stored_band), else_=q.band(rescored))
+            stored = case((mine, 1), else_=0)
+        out += [score.label(f"score_{k}"), band.label(f"band_{k}"), stored.label(f"stored_{k}")]
+    return select(*out)
 
 
 def calibrate(pairs: list[tuple[Service, ScoringModel | Unsaved]], span: Horizon,
               *, minimum: int = MIN_PER_CLASS) -> Calibration:
     """Lapse by band and decile and the AUC, pooled over ``pairs`` (a service with
-    the model to score it by). Two queries."""
-    model = pairs[0][1]
-    population = union_all(*(_population(s, m, span) for s, m in pairs)).subquery("pop")
-    pop = population.c
-    bin_ = case((pop.score >= 100, HISTOGRAM_BINS - 1),
-                else_=cast(func.floor(pop.score / 10), Integer))
-    bands = dict.fromkeys(BANDS, (0, 0))
-    deciles = [(0, 0)] * HISTOGRAM_BINS
-    rescored = False
-    for band, bin_value, n, lapsed, stored in db.session.execute(
-            select(pop.band, bin_, func.count(), func.sum(pop.lapsed), func.sum(pop.stored))
-            .group_by(pop.band, bin_)):
-        lapsed, stored = int(lapsed or 0), int(stored or 0)
-        before = bands.get(band, (0, 0))
-        bands[band] = (before[0] + n, before[1] + lapsed)
-        index = min(max(int(bin_value), 0), HISTOGRAM_BINS - 1)
-        deciles[index] = (deciles[index][0] + n, deciles[index][1] + lapsed)
-        rescored = rescored or stored < n
-    lapsed_total, kept, rank_sum = _rank_sums(population)
-    auc = None
-    if lapsed_total >= minimum and kept >= minimum:
-        # Mann–Whitney: U of the not-lapsed = their rank sum − n0(n0+1)/2, ties at midranks
-        auc = (rank_sum - kept * (kept + 1) / 2) / (kept * lapsed_total)
-    return Calibration(
-        model=model, bands=[Row(b, *bands[b]) for b in BANDS],
-        deciles=[Row(label, *deciles[i]) for i, label in enumerate(decile_labels())],
-        lapsed=lapsed_total, kept=kept, auc=auc, rescored=rescored)
+    the model to score it by). One query."""
+    return calibrate_variants([(service, [model]) for service, model in pairs], span,
+                              minimum=minimum)[0]
 
 
-def _rank_sums(population) -> tuple[int, int, float]:
-    """Lapsed, not lapsed, and the sum of the not-lapsed residents' ranks by score
-    (ascending; tied scores share their midrank), in one query: per distinct score
-    its count n and lapsed l, the count of lower scores by a running sum, and the
-    midrank = lower + (n + 1) / 2."""
-    pop = population.c
-    grouped = (select(pop.score, func.count().label("n"), func.sum(pop.lapsed).label("l"))
-               .group_by(pop.score).subquery("grouped"))
+def calibrate_variants(services: list[tuple[Service, list]], span: Horizon,
+                       *, minimum: int = MIN_PER_CLASS) -> list[Calibration]:
+    """The same for several models at once (variant k: each service's k-th model),
+    pooled over the services, in one query: the residents are read once (a CTE,
+    materialised where it is used more than once), then per variant and distinct
+    (score, band) the count n and lapsed l; the midrank of a score by window
+    functions (the residents with a lower score + (those with this score + 1) / 2);
+    then per variant, band and decile n, l and the not-lapsed residents' rank sum.
+    At most 30 rows per variant come back."""
+    count = len(services[0][1])
+    base = union_all(*(_population(service, models, span) for service, models in services)
+                     ).cte("population")
+    rows = union_all(*(select(literal(k).label("k"), base.c[f"score_{k}"].label("score"),
+                              base.c[f"band_{k}"].label("band"), base.c.lapsed,
+                              base.c[f"stored_{k}"].label("stored"))
+                       for k in range(count))).subquery("variants")
+    v = rows.c
+    bin_ = case((v.score >= 100, HISTOGRAM_BINS - 1),
+                else_=cast(func.floor(v.score / 10), Integer))
+    grouped = (select(v.k, v.score, v.band, bin_.label("bin"), func.count().label("n"),
+                      func.sum(v.lapsed).label("l"), func.sum(v.stored).label("stored"))
+               .group_by(v.k, v.score, v.band, bin_).subquery("grouped"))
     g = grouped.c
-    ranked = select(g.n, g.l, (func.sum(g.n).over(order_by=g.score) - g.n).label("lower")
-                    ).subquery("ranked")
+    tied = func.sum(g.n).over(partition_by=(g.k, g.score))
+    up_to = func.sum(g.n).over(partition_by=g.k, order_by=g.score)  # with the tied ones
+    ranked = select(g.k, g.band, g.bin, g.n, g.l, g.stored,
+                    (up_to - tied + (tied + 1) / 2.0).label("midrank")).subquery("ranked")
     r = ranked.c
-    kept = r.n - r.l
-    rank_sum, lapsed, not_lapsed = db.session.execute(select(
-        func.sum(kept * (r.lower + (r.n + 1) / 2.0)), func.sum(r.l), func.sum(kept))).one()
-    return int(lapsed or 0), int(not_lapsed or 0), float(rank_sum or 0.0)
+    figures = [{"bands": dict.fromkeys(BANDS, (0, 0)), "deciles": [(0, 0)] * HISTOGRAM_BINS,
+                "lapsed": 0, "kept": 0, "rank_sum": 0.0, "rescored": False}
+               for _ in range(count)]
+    for k, band, bin_value, n, lapsed, stored, rank_sum in db.session.execute(
+            select(r.k, r.band, r.bin, func.sum(r.n), func.sum(r.l), func.sum(r.stored),
+                   func.sum((r.n - r.l) * r.midrank)).group_by(r.k, r.band, r.bin)):
+        f = figures[int(k)]
+        n, lapsed, stored = int(n), int(lapsed or 0), int(stored or 0)
+        before = f["bands"].get(band, (0, 0))
+        f["bands"][band] = (before[0] + n, before[1] + lapsed)
+        index = min(max(int(bin_value), 0), HISTOGRAM_BINS - 1)
+        f["deciles"][index] = (f["deciles"][index][0] + n, f["deciles"][index][1] + lapsed)
+        f["lapsed"] += lapsed
+        f["kept"] += n - lapsed
+        f["rank_sum"] += float(rank_sum or 0.0)
+        f["rescored"] = f["rescored"] or stored < n
+    labels = decile_labels()
+    result = []
+    for k, f in enumerate(figures):
+        lapsed, kept, auc = f["lapsed"], f["kept"], None
+        if lapsed >= minimum and kept >= minimum:
+            # Mann–Whitney: U of the not lapsed = their rank sum − n0(n0 + 1)/2
+            auc = (f["rank_sum"] - kept * (kept + 1) / 2) / (kept * lapsed)
+        result.append(Calibration(
+            model=services[0][1][k], bands=[Row(b, *f["bands"][b]) for b in BANDS],
+            deciles=[Row(label, *f["deciles"][i]) for i, label in enumerate(labels)],
+            lapsed=lapsed, kept=kept, auc=auc, rescored=f["rescored"]))
+    return result
 
 
 def previous_model(current: ScoringModel) -> ScoringModel | None:
@@ -298,9 +322,10 @@ def for_service(service: Service) -> ServiceCalibration:
         return ServiceCalibration(None, [], None, None)
     current = weights.models_in_force([service])[service.id]
     before = previous_model(current)
-    return ServiceCalibration(
-        span, stored_versions(service, span.then), calibrate([(service, current)], span),
-        calibrate([(service, before)], span) if before is not None else None)
+    figures = calibrate_variants(
+        [(service, [current] if before is None else [current, before])], span)
+    return ServiceCalibration(span, stored_versions(service, span.then), figures[0],
+                              figures[1] if before is not None else None)
 
 
 @dataclass(frozen=True)
@@ -378,6 +403,6 @@ def preview(service: Service | None, values: weights.ModelValues) -> Preview:
     result.span = horizon()
     if result.span is not None:
         models = weights.models_in_force(services)
-        result.now = calibrate([(s, models[s.id]) for s in services], result.span)
-        result.new = calibrate([(s, Unsaved(values)) for s in services], result.span)
+        result.now, result.new = calibrate_variants(
+            [(s, [models[s.id], Unsaved(values)]) for s in services], result.span)
     return result
