@@ -263,3 +263,23 @@ def test_calibration_page_in_japanese(manager_client, history):
     assert "予測精度の検証" in html
     assert "ROC曲線下面積（AUC）：0.75（離脱 5人、継続 6人）。" in html
     assert ">red<" not in html and "要注意" in html  # bands by their labels, not codes
+
+
+def test_calibration_queries_do_not_grow_with_the_residents(manager_client, history,
+                                                            count_queries):
+    url = f"/admin/services/{SLUG}/calibration"
+    manager_client.get(url)
+    with count_queries() as few:
+        manager_client.get(url)
+    service = factories.service(SLUG)
+    default = weights.ensure_default()
+    end_then = calibration.day_end(THEN)
+    for n in range(20):  # twenty more residents using it then
+        who = factories.resident(given_name=f"X{n}")
+        use(who, service, end_then, 2)
+        snapshot(who, service, THEN, 50, "yellow", default.id)
+    db.session.flush()
+    scoring.recompute(DAY)
+    with count_queries() as many:
+        assert "lapsed: 25" in manager_client.get(url, headers=EN).get_data(as_text=True)
+    assert many.count == few.count
