@@ -107,7 +107,8 @@ def test_no_history_when_no_snapshot_is_75_to_105_days_back(catalogue):
 def test_lapse_by_band_and_decile_and_the_auc_with_ties(history):
     result = calibration.for_service(factories.service(SLUG))
     current = result.current
-    assert result.stored_versions == [1] and result.previous is None  # default v1
+    assert [(m.service_id, m.version) for m in result.stored_models] == [(None, 1)]
+    assert result.previous is None  # the default's first version has none before it
     assert not current.rescored  # the stored scores: made by this very version
     assert (current.lapsed, current.kept) == (5, 6)
     assert current.auc == pytest.approx(0.75)

@@ -298,19 +298,18 @@ def previous_model(current: ScoringModel) -> ScoringModel | None:
         .order_by(ScoringModel.version.desc()).limit(1))
 
 
-def stored_versions(service: Service, day: date) -> list[int]:
-    """The model versions that made a service's snapshot of ``day`` (normally one)."""
-    return list(db.session.scalars(
-        select(ScoringModel.version).distinct()
-        .join(ScoreSnapshot, ScoreSnapshot.model_id == ScoringModel.id)
-        .where(ScoreSnapshot.as_of == day, ScoreSnapshot.service_id == service.id)
-        .order_by(ScoringModel.version)))
+def stored_models(service: Service, day: date) -> list[ScoringModel]:
+    """The models that made a service's snapshot of ``day`` (normally one)."""
+    made = (select(ScoreSnapshot.model_id).distinct()
+            .where(ScoreSnapshot.as_of == day, ScoreSnapshot.service_id == service.id))
+    return list(db.session.scalars(select(ScoringModel).where(ScoringModel.id.in_(made))
+                                   .order_by(ScoringModel.id)))
 
 
 @dataclass(frozen=True)
 class ServiceCalibration:
     span: Horizon | None
-    stored_versions: list[int]
+    stored_models: list[ScoringModel]
     current: Calibration | None
     previous: Calibration | None
 
@@ -324,7 +323,7 @@ def for_service(service: Service) -> ServiceCalibration:
     before = previous_model(current)
     figures = calibrate_variants(
         [(service, [current] if before is None else [current, before])], span)
-    return ServiceCalibration(span, stored_versions(service, span.then), figures[0],
+    return ServiceCalibration(span, stored_models(service, span.then), figures[0],
                               figures[1] if before is not None else None)
 
 
