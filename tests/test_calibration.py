@@ -284,3 +284,17 @@ def test_calibration_queries_do_not_grow_with_the_residents(manager_client, hist
     with count_queries() as many:
         assert "lapsed: 25" in manager_client.get(url, headers=EN).get_data(as_text=True)
     assert many.count == few.count
+
+
+def test_preview_of_the_default_when_no_service_uses_it(manager_client, history, users):
+    from portal.services.models import Service
+
+    own = weights.ModelValues({"recency": 50, "frequency": 50, "satisfaction": 0,
+                               "friction": 0}, 50, 75)
+    for service in db.session.scalars(select(Service).where(Service.active.is_(True))):
+        weights.save_version(actor=users["manager"], service=service, values=own)
+    html = manager_client.post("/admin/engagement/model", data={**FORM, "preview": "Preview"},
+                               headers=EN).get_data(as_text=True)
+    assert "No active service uses the default model." in html
+    assert "There are no current scores to compare with yet." in html
+    assert "No history yet" not in html
