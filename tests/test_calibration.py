@@ -298,3 +298,17 @@ def test_preview_of_the_default_when_no_service_uses_it(manager_client, history,
     assert "No active service uses the default model." in html
     assert "There are no current scores to compare with yet." in html
     assert "No history yet" not in html
+
+
+def test_preview_needs_the_csrf_token(manager_client, history, csrf_on):
+    html = manager_client.post(f"/admin/services/{SLUG}/scoring",
+                               data={**FORM, "preview": "Preview"},
+                               headers=EN).get_data(as_text=True)
+    assert "Preview: nothing has been saved" not in html
+    page = manager_client.get(f"/admin/services/{SLUG}/scoring", headers=EN)
+    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
+    token = token.split('"')[0]
+    html = manager_client.post(f"/admin/services/{SLUG}/scoring",
+                               data={**FORM, "preview": "Preview", "csrf_token": token},
+                               headers=EN).get_data(as_text=True)
+    assert "Preview: nothing has been saved" in html
