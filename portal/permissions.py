@@ -126,6 +126,13 @@ def can_manage_scoring(user: User) -> bool:
     return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
 
 
+@permission
+def can_view_calibration(user: User) -> bool:
+    """How well the score predicted lapses, and the preview of a model change:
+    for those who tune the model (aggregates only, every service)."""
+    return can_manage_scoring(user)
+
+
 def permission_required(check: Permission) -> Callable:
     """Sign-in first (redirect to login), then ``check(current_user)`` or 403."""
 

@@ -101,6 +101,8 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/services/library-loans/scoring", MANAGERS),
     ("POST", "/admin/services/library-loans/scoring", MANAGERS),
     ("POST", "/admin/engagement/recompute", only(MANAGERS, 302)),
+    ("GET", "/admin/services/library-loans/calibration", MANAGERS),  # not staff, not officials
+    ("GET", "/admin/services/no-such-service/calibration", only(MANAGERS, 404)),
     ("GET", "/admin/imports/", MANAGERS),
     ("POST", "/admin/imports/", MANAGERS),  # no file: shown again with errors
     ("GET", "/admin/imports/999999", only(MANAGERS, 404)),

@@ -77,6 +77,8 @@ class ScoringModelForm(FlaskForm):
         description=_l("Scores from this value up are healthy (green)."))
     note = StringField(_l("Why this change"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Save as a new version"))
+    preview = SubmitField(_l("Preview"), description=_l(
+        "Shows what these values would change, without saving them."))
 
 
 class RecomputeForm(FlaskForm):

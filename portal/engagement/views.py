@@ -22,7 +22,7 @@ from sqlalchemy import select
 from portal import csvsafe
 from portal.audit.recording import record, record_many
 from portal.charts import render_svg, table_rows
-from portal.engagement import admin_bp, charts, dashboards, weights
+from portal.engagement import admin_bp, calibration, charts, dashboards, weights
 from portal.engagement.explain import MEASURE_LABELS
 from portal.engagement.forms import EquityForm, RecomputeForm, ScoreListForm, ScoringModelForm
 from portal.engagement.jobs import recompute_today
@@ -33,6 +33,7 @@ from portal.jobs import enqueue
 from portal.permissions import (
     can_access_console,
     can_manage_scoring,
+    can_view_calibration,
     can_view_engagement,
     can_view_residents,
     permission_required,
@@ -172,27 +173,51 @@ def scoring_model(slug: str | None):
     service = db.first_or_404(select(Service).where(Service.slug == slug)) if slug else None
     current = (weights.models_in_force([service])[service.id] if service
                else weights.ensure_default())
-    form = ScoringModelForm(obj=current)
+    # the weights and edges in force, but never the last version's reason for change
+    form = ScoringModelForm(data={name: getattr(current, name) for name in (
+        *(f"weight_{m}" for m in MEASURES), "red_below", "green_from")})
+    preview = None
     if form.validate_on_submit():
         values = weights.ModelValues(
             {m: form[f"weight_{m}"].data for m in MEASURES}, form.red_below.data,
             form.green_from.data)
-        try:
-            model = weights.save_version(actor=current_user, service=service, values=values,
-                                         note=form.note.data or "")
-        except weights.ModelError as error:
-            flash(str(error), "error")
+        if form.preview.data:  # nothing is saved: the entered values stay in the form
+            try:
+                preview = calibration.preview(service, values)
+            except weights.ModelError as error:
+                flash(str(error), "error")
         else:
-            db.session.commit()
-            flash(_("Version %(n)s saved. Scores use it from the next recompute.",
-                    n=model.version), "success")
-            return redirect(request.path)
+            try:
+                model = weights.save_version(actor=current_user, service=service,
+                                             values=values, note=form.note.data or "")
+            except weights.ModelError as error:
+                flash(str(error), "error")
+            else:
+                db.session.commit()
+                flash(_("Version %(n)s saved. Scores use it from the next recompute.",
+                        n=model.version), "success")
+                return redirect(request.path)
+    return render_and_commit("engagement/model.html", form=form, service=service,
+                             current=current, versions=_versions(service), preview=preview,
+                             minimum=calibration.MIN_PER_CLASS,
+                             window=calibration.horizon_window())
+
+
+def _versions(service: Service | None) -> list[ScoringModel]:
     scope = (ScoringModel.service_id == service.id) if service else \
         ScoringModel.service_id.is_(None)
-    versions = db.session.scalars(select(ScoringModel).where(scope)
-                                  .order_by(ScoringModel.version.desc())).all()
-    return render_and_commit("engagement/model.html", form=form, service=service,
-                             current=current, versions=versions)
+    return list(db.session.scalars(select(ScoringModel).where(scope)
+                                   .order_by(ScoringModel.version.desc())))
+
+
+@admin_bp.get("/services/<slug>/calibration")
+@permission_required(can_view_calibration)
+def service_calibration(slug: str):
+    service = db.first_or_404(select(Service).where(Service.slug == slug))
+    return render_and_commit("engagement/calibration.html", service=service,
+                             result=calibration.for_service(service),
+                             minimum=calibration.MIN_PER_CLASS,
+                             window=calibration.horizon_window())
 
 
 @admin_bp.post("/engagement/recompute")
