@@ -139,14 +139,15 @@ def test_unknown_environment_is_refused():
 
 
 def test_database_connections_are_set_up_for_the_dialect(app):
-    with db.engine.connect() as conn:
-        if db.engine.dialect.name == "sqlite":
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-        else:
-            assert db.engine.dialect.name == "postgresql"
-            assert conn.exec_driver_sql("SHOW server_encoding").scalar() == "UTF8"
+    # the test's own connection: a second one would wait for the write lock it holds
+    conn = db.session.connection()
+    if db.engine.dialect.name == "sqlite":
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    else:
+        assert db.engine.dialect.name == "postgresql"
+        assert conn.exec_driver_sql("SHOW server_encoding").scalar() == "UTF8"
 
 
 def test_timestamps_come_back_timezone_aware_utc(make_user):
