@@ -75,6 +75,9 @@ def test_method_not_allowed_page(client):
     response = client.get("/account/logout", headers={"Accept-Language": "en"})
     assert response.status_code == 405
     assert "Not allowed" in response.get_data(as_text=True)
+    # RFC 9110: a 405 says which methods the address does accept
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert response.content_type.startswith("text/html")
 
 
 def test_unexpected_error_gets_translated_500(tmp_path):
