@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from portal import database, errors, i18n, routing, security
+from portal.audit import recording
 from portal.config import PACKAGE_ROOT, load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -37,6 +38,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.init_app(app)
+    recording.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)

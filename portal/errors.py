@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -57,7 +57,14 @@ def handle_http_error(error: HTTPException):
     code = error.code or 500
     if code in (301, 302, 303, 307, 308):  # routing redirects are not errors
         return error
-    return render_error(code if code in MESSAGES else 500 if code >= 500 else 400)
+    response = make_response(render_error(code if code in MESSAGES
+                                          else 500 if code >= 500 else 400))
+    # Keep the headers the error carries (RFC 9110: Allow on 405, WWW-Authenticate on
+    # 401, Retry-After...); the body is ours, and so is its Content-Type.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def handle_csrf_error(_error: CSRFError):

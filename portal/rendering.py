@@ -8,9 +8,10 @@ from portal.extensions import db
 
 
 def render_and_commit(template: str, **context) -> str:
-    """Render, then commit what the request wrote (an audit entry for a read, a
-    default created on first use). Committing first would expire every object the
-    page is about to show and reload each one with its own query."""
+    """Render, then commit what the request wrote (in a read, nothing: its audit
+    entries follow in their own transaction, see ``portal.audit.recording``).
+    Committing first would expire every object the page is about to show and
+    reload each one with its own query."""
     page = render_template(template, **context)
     db.session.commit()
     return page

@@ -84,8 +84,9 @@ def app(tmp_path_factory) -> Iterator[Flask]:
 
 @pytest.fixture(autouse=True)
 def _transaction(request, app) -> Iterator[None]:
-    """Run the test in a transaction that is rolled back afterwards."""
-    if request.node.get_closest_marker("browser"):
+    """Run the test in a transaction that is rolled back afterwards (not for tests
+    that serve the portal to another thread or process: they need committed data)."""
+    if request.node.get_closest_marker("browser") or request.node.get_closest_marker("live"):
         yield
         return
     with app.app_context():

@@ -449,7 +449,9 @@ def test_the_largest_batch_is_accepted(client, make_token, residents):
 
 
 def test_wrong_method_and_unknown_path_are_json(client):
-    assert_error(client.get("/api/v1/events", headers=EN), 405)
+    wrong_method = client.get("/api/v1/events", headers=EN)
+    assert_error(wrong_method, 405)
+    assert set(wrong_method.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
     assert_error(client.get("/api/v1/nothing", headers=EN), 404)
 
 

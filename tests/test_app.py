@@ -75,6 +75,9 @@ def test_method_not_allowed_page(client):
     response = client.get("/account/logout", headers={"Accept-Language": "en"})
     assert response.status_code == 405
     assert "Not allowed" in response.get_data(as_text=True)
+    # RFC 9110: a 405 says which methods the address does accept
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert response.content_type.startswith("text/html")
 
 
 def test_unexpected_error_gets_translated_500(tmp_path):
@@ -139,14 +142,15 @@ def test_unknown_environment_is_refused():
 
 
 def test_database_connections_are_set_up_for_the_dialect(app):
-    with db.engine.connect() as conn:
-        if db.engine.dialect.name == "sqlite":
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-        else:
-            assert db.engine.dialect.name == "postgresql"
-            assert conn.exec_driver_sql("SHOW server_encoding").scalar() == "UTF8"
+    # the test's own connection: a second one would wait for the write lock it holds
+    conn = db.session.connection()
+    if db.engine.dialect.name == "sqlite":
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    else:
+        assert db.engine.dialect.name == "postgresql"
+        assert conn.exec_driver_sql("SHOW server_encoding").scalar() == "UTF8"
 
 
 def test_timestamps_come_back_timezone_aware_utc(make_user):

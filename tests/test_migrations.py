@@ -9,9 +9,9 @@ from portal.extensions import db
 
 
 def test_migrations_match_the_models(app):
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, db.metadata)
+    # the test's own connection: a second one would wait for the write lock it holds
+    context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
+    differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 

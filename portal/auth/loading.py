@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from sqlalchemy.exc import OperationalError
 
+from portal import database
 from portal.auth import sessions
 from portal.auth.models import User, UserSession
 from portal.extensions import db
@@ -33,8 +34,10 @@ def _touch(row: UserSession) -> None:
     (see ``load_early``), so it never commits a view's half-done work. Best effort:
     a busy database must not turn a page view into an error."""
     try:
-        sessions.touch(row, ip=request.remote_addr)
-        db.session.commit()
+        db.session.commit()  # end the read that loaded the user: it wrote nothing
+        with database.short_write():
+            sessions.touch(row, ip=request.remote_addr)
+            db.session.commit()
     except OperationalError:
         db.session.rollback()
         log.info("last-seen of sign-in %s not updated (database busy)", row.id)

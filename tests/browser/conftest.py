@@ -1,7 +1,8 @@
 """Browser tests: the real portal served by ``portal run`` in a subprocess, driven
 by Playwright in Debian's Chromium, with an axe-core audit of every page visited.
 
-Under ``CI=true`` a missing Chromium fails the run; elsewhere these tests skip.
+Under ``CI=true`` a missing Chromium fails the run; elsewhere these tests skip
+(``make test`` first installs Chromium when it can, and ends by saying so when not).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def live_server(live_instance) -> Iterator[str]:
 def browser() -> Iterator:
     path = chromium_path()
     if path is None:
-        message = "Chromium not found (apt-get install -y chromium)"
+        message = ("Chromium not found: apt-get install -y chromium (or set PORTAL_CHROMIUM), "
+                   "then run .venv/bin/pytest tests/browser")
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
