@@ -49,13 +49,15 @@ def home():
             select(func.count()).select_from(Service).where(Service.active.is_(True))),
     }
     day, kpis = dashboards.kpis(*dashboards.scope_for(current_user))
+    services = [s for s in dashboards.visible_services(current_user) if s.active]
+    figures = dashboards.service_figures(day, [s.id for s in services])
     recent = []
     if can_view_audit_log(current_user):
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
-                           kpi_day=day)
+                           kpi_day=day, services=services, figures=figures)
 
 
 @bp.get("/accounts")
