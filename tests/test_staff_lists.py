@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -158,7 +157,7 @@ def test_equity_sorting(manager_client, lapsed):
     def order(sort):
         body = manager_client.get(EQUITY, query_string={"sort": sort}).get_data(
             as_text=True).split("<tbody>")[1].split("</tbody>")[0]
-        return [d for d in sorted(("北町", "東町", "中央"), key=body.index)]
+        return sorted(("北町", "東町", "中央"), key=body.index)
 
     assert order("mean") == ["北町", "東町", "中央"]
     assert order("-mean") == ["東町", "北町", "中央"]  # suppressed groups stay last

@@ -34,8 +34,8 @@ from portal.engagement.forms import (
 from portal.engagement.jobs import recompute_today
 from portal.engagement.models import MEASURES, ScoreAggregate, ScoringModel
 from portal.extensions import db
-from portal.i18n import LANGUAGE_NAMES
 from portal.forms import filter_values
+from portal.i18n import LANGUAGE_NAMES
 from portal.jobs import enqueue
 from portal.permissions import (
     can_access_console,
@@ -49,6 +49,7 @@ from portal.security import safe_cell, safe_next
 from portal.services.models import Service
 from portal.services.scope import visible_service_ids
 from portal.timeutil import local_today
+
 
 def _service_for(slug: str) -> Service:
     service = db.first_or_404(select(Service).where(Service.slug == slug))
