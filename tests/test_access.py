@@ -67,6 +67,8 @@ TABLE: list[tuple[str, str, dict]] = [
     # an empty POST to an edit form re-submits the stored values: saved, redirected
     ("POST", "/admin/accounts/{staff_id}", only(ADMIN_ONLY, 302)),
     ("GET", "/admin/audit", ADMIN_ONLY),
+    ("GET", "/admin/audit.csv", ADMIN_ONLY),
+    ("GET", "/admin/audit?resident=1&list_views=show", ADMIN_ONLY),
     ("GET", "/admin/services", CONSOLE),
     ("GET", "/admin/services/new", MANAGERS),
     ("POST", "/admin/services/new", MANAGERS),
@@ -86,6 +88,8 @@ TABLE: list[tuple[str, str, dict]] = [
      {**CONSOLE, "staff": 403}),  # another department's service
     ("GET", "/admin/services/library-loans/engagement.csv", RECORDS),
     ("GET", "/admin/engagement/equity", CONSOLE),
+    ("GET", "/admin/engagement/equity.csv", CONSOLE),
+    ("GET", "/admin/engagement/equity?sort=-mean&dimension=age", CONSOLE),
     ("GET", "/admin/engagement/model", MANAGERS),
     ("POST", "/admin/engagement/model", MANAGERS),  # empty form: shown again with errors
     ("GET", "/admin/services/library-loans/scoring", MANAGERS),

@@ -182,3 +182,63 @@ def test_equity_csv_is_audited_suppressed_and_formula_safe(manager_client, lapse
     entry = db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "engagement.equity_export"))
     assert entry is not None and entry.data["dimension"] == "district"
+
+
+def test_every_recorded_action_has_a_label():
+    """A new audit action without a label would show as "Other action"."""
+    from pathlib import Path
+
+    from portal.audit.labels import ACTION_LABELS
+
+    source = "\n".join(p.read_text() for p in Path("portal").rglob("*.py"))
+    codes = set(re.findall(r'record(?:_many)?\(\s*"([a-z_.]+)"', source))
+    codes |= {"account.deactivate", "department.update", "service.update"}  # conditional
+    assert codes and codes <= set(ACTION_LABELS), codes - set(ACTION_LABELS)
+
+
+@pytest.fixture
+def logged(users, lapsed, manager_client):
+    """A list view (one entry per resident shown) and a record view of one resident."""
+    manager_client.get(LIST)
+    manager_client.get(f"/admin/residents/{lapsed['reachable'].id}")
+    return lapsed
+
+
+def test_audit_log_hides_list_views_and_filters_by_resident(admin_client, logged):
+    who = logged["reachable"]
+    body = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
+    table = body.split("<tbody>")[1]
+    assert "Resident record viewed" in table and "seen in a list" not in table
+    assert "list-view entries hidden" in body
+    shown = admin_client.get("/admin/audit", query_string={"list_views": "show"},
+                             headers=EN).get_data(as_text=True).split("<tbody>")[1]
+    assert "Resident&#39;s score seen in a list" in shown
+    mine = admin_client.get("/admin/audit", query_string={"resident": who.id},
+                            headers=EN).get_data(as_text=True).split("<tbody>")[1]
+    assert "Resident record viewed" in mine and "seen in a list" in mine
+    other = logged["regular"].id
+    assert f"Resident {other}<" not in mine and f"Resident {who.id}<" in mine
+    bad = admin_client.get("/admin/audit", query_string={"resident": "x" * 5}, headers=EN)
+    assert bad.status_code == 200
+
+
+def test_audit_log_speaks_the_viewers_language(admin_client, logged):
+    ja = admin_client.get("/admin/audit", headers=JA).get_data(as_text=True)
+    table = ja.split("<tbody>")[1]
+    assert "住民記録の閲覧" in table and "resident.view" not in table
+    assert 'lang="en"' in table  # the recorded English details are marked as English
+
+
+def test_audit_csv_for_admins_is_audited_and_formula_safe(admin_client, users, logged):
+    from portal.audit.recording import record
+
+    record("resident.update", actor=users["manager"], target=("residents", 1),
+           summary="=cmd|' /C calc'!A0")
+    db.session.commit()
+    response = admin_client.get("/admin/audit.csv", query_string={"action": "resident.update"})
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) == 1 and rows[0]["summary"].startswith("'=")
+    assert rows[0]["action"] == "resident.update"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "audit.export"))
+    assert entry is not None and entry.data["rows"] == 1

@@ -3,8 +3,23 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from portal.auth.models import Role
 from portal.extensions import db
@@ -94,7 +109,13 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(_l("Actor (e-mail)"), validators=[Optional(), Length(max=254)])
+    resident = IntegerField(_l("Resident (record number)"), validators=[
+        Optional(), NumberRange(min=1, max=2**53, message=_l("Enter a record number."))],
+        description=_l("Everything done to or seen of one resident's record."))
     action = SelectField(_l("Action"), validators=[Optional()])
+    list_views = SelectField(_l("List views"), validators=[Optional()], choices=options([
+        ("", _l("Hidden, unless a resident is chosen")), ("hide", _l("Hidden")),
+        ("show", _l("Shown, one row per resident"))]))
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))

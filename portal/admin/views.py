@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -15,7 +17,9 @@ from portal.admin.forms import (
     EditAccountForm,
     NewAccountForm,
 )
+from portal.audit.labels import LIST_VIEW_ACTIONS, action_label, target_label
 from portal.audit.models import AuditEntry
+from portal.audit.recording import record
 from portal.auth import accounts
 from portal.auth.models import Role, User
 from portal.engagement import dashboards
@@ -29,14 +33,15 @@ from portal.permissions import (
     permission_required,
 )
 from portal.residents.models import Resident
-from portal.security import absolute_url
+from portal.security import absolute_url, safe_cell
 from portal.services.models import Service
-from portal.timeutil import local_day_start
+from portal.timeutil import local_day_start, local_today
 
 
 @bp.app_context_processor
 def role_labels():
-    return {"ROLE_LABELS": ROLE_LABELS}
+    return {"ROLE_LABELS": ROLE_LABELS, "action_label": action_label,
+            "target_label": target_label}
 
 
 @bp.get("/")
@@ -129,17 +134,20 @@ def account_edit(user_id: int):
     return render_template("admin/account_edit.html", form=form, user=user)
 
 
-@bp.get("/audit")
-@permission_required(can_view_audit_log)
-def audit_log():
-    form = AuditFilterForm(request.args)
-    actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-    form.action.choices = options([("", _("All")), *((a, a) for a in actions)])
+def _audit_query(form: AuditFilterForm):
+    """The filtered entries, newest first, and how many list-view entries the filter
+    hides (two statements, whatever the size of the log)."""
+    actions = db.session.scalars(select(AuditEntry.action).distinct())
+    form.action.choices = options([("", _("All")), *sorted(
+        ((a, action_label(a)) for a in actions), key=lambda pair: pair[1])])
     wanted = filter_values(form)
     stmt = select(AuditEntry)
     if wanted.get("actor"):
         stmt = stmt.where(func.lower(AuditEntry.actor_label)
                           .like(f"%{wanted['actor'].strip().lower()}%"))
+    if wanted.get("resident"):
+        stmt = stmt.where(AuditEntry.target_type == "residents",
+                          AuditEntry.target_id == str(wanted["resident"]))
     if wanted.get("action"):
         stmt = stmt.where(AuditEntry.action == wanted["action"])
     if wanted.get("date_from"):
@@ -147,6 +155,54 @@ def audit_log():
     if wanted.get("date_to"):
         end = local_day_start(wanted["date_to"] + timedelta(days=1))
         stmt = stmt.where(AuditEntry.occurred_at < end)
-    stmt = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    show_lists = (wanted.get("list_views") == "show" or wanted.get("action") in LIST_VIEW_ACTIONS
+                  or (not wanted.get("list_views") and wanted.get("resident")))
+    hidden = None
+    if not show_lists:
+        hidden = stmt.where(AuditEntry.action.in_(LIST_VIEW_ACTIONS))
+        stmt = stmt.where(AuditEntry.action.not_in(LIST_VIEW_ACTIONS))
+    return stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc()), hidden
+
+
+@bp.get("/audit")
+@permission_required(can_view_audit_log)
+def audit_log():
+    form = AuditFilterForm(request.args)
+    stmt, hidden = _audit_query(form)
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("admin/audit.html", form=form, page=page)
+    hidden_count = db.session.scalar(select(func.count()).select_from(hidden.subquery())) \
+        if hidden is not None else 0
+    return render_template("admin/audit.html", form=form, page=page,
+                           hidden_count=hidden_count,
+                           show_args={**request.args.to_dict(), "list_views": "show"})
+
+
+AUDIT_EXPORT_LIMIT = 100_000
+
+
+@bp.get("/audit.csv")
+@permission_required(can_view_audit_log)
+def audit_csv():
+    """The filtered log as CSV: codes as stored (the evidence), the action also in the
+    viewer's language; cells neutralised against spreadsheet formulas."""
+    form = AuditFilterForm(request.args)
+    stmt, _hidden = _audit_query(form)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["occurred_at", "actor", "action", "action_label", "target_type",
+                     "target_id", "summary", "ip"])
+    count = 0
+    for entry in db.session.scalars(stmt.limit(AUDIT_EXPORT_LIMIT)):
+        writer.writerow([safe_cell(cell) for cell in (
+            entry.occurred_at.isoformat(), entry.actor_label or "", entry.action,
+            action_label(entry.action), entry.target_type or "", entry.target_id or "",
+            entry.summary, entry.ip or "")])
+        count += 1
+    record("audit.export", actor=current_user, target=None,
+           summary=f"Exported {count} audit entries",
+           data={"rows": count, "filters": {k: v for k, v in request.args.items()
+                                            if k in form._fields}})
+    db.session.commit()
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=audit-{local_today().isoformat()}.csv",
+        "Cache-Control": "no-store"})
