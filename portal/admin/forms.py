@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -23,7 +22,7 @@ from wtforms.validators import (
 
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.forms import LocaleField, options
+from portal.forms import Form, LocaleField, options
 from portal.services.models import Department
 
 ROLE_LABELS = {
@@ -54,7 +53,7 @@ def coerce_int(value) -> int:
         return -1
 
 
-class AccountRoleForm(FlaskForm):
+class AccountRoleForm(Form):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     department_id = SelectField(_l("Department"), coerce=coerce_int,
                                 description=_l("Required for staff. Staff see the residents' "
@@ -87,7 +86,7 @@ class EditAccountForm(AccountRoleForm):
     submit = SubmitField(_l("Save changes"))
 
 
-class AccountFilterForm(FlaskForm):
+class AccountFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -104,7 +103,7 @@ class AccountFilterForm(FlaskForm):
         self.department.choices = options(department_choices(ALL))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -20,14 +19,14 @@ from portal.engagement.explain import (
     NEEDS_ATTENTION_LONG,
     TREND_LABELS,
 )
-from portal.forms import options
+from portal.forms import Form, options
 from portal.i18n import LANGUAGE_NAMES
 
 ALL = _l("All")
 PAGE_SIZES = (25, 50, 100)
 
 
-class ScoreListForm(FlaskForm):
+class ScoreListForm(Form):
     class Meta:
         csrf = False
 
@@ -58,7 +57,7 @@ class ScoreListForm(FlaskForm):
             ("name", _l("Name"))])
 
 
-class EquityForm(FlaskForm):
+class EquityForm(Form):
     class Meta:
         csrf = False
 
@@ -85,7 +84,7 @@ def _weight(measure: str) -> IntegerField:
         NumberRange(min=0, max=100, message=_l("Between 0 and 100."))])
 
 
-class ScoringModelForm(FlaskForm):
+class ScoringModelForm(Form):
     weight_recency = _weight("recency")
     weight_frequency = _weight("frequency")
     weight_satisfaction = _weight("satisfaction")
@@ -102,5 +101,5 @@ class ScoringModelForm(FlaskForm):
     submit = SubmitField(_l("Save as a new version"))
 
 
-class RecomputeForm(FlaskForm):
+class RecomputeForm(Form):
     next = HiddenField()

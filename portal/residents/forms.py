@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -25,7 +24,7 @@ from wtforms.validators import (
 )
 
 from portal.auth import passwords
-from portal.forms import LocaleField, options
+from portal.forms import Form, LocaleField, options
 from portal.residents.operations import CONTACT_CHANNELS
 from portal.services.forms import MultiCheckboxField
 from portal.services.usage import CHANNEL_LABELS
@@ -38,7 +37,7 @@ def district_choices(blank):
     return options([("", blank), *((d, d) for d in current_app.config["DISTRICTS"])])
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     family_name = StringField(_l("Family name"), validators=[Optional(), Length(max=80)],
                               render_kw={"autocomplete": "family-name"})
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=80)],
@@ -89,7 +88,7 @@ class ProfileForm(FlaskForm):
             "preferred_channels", "consent_outreach", "consent_profiling", "do_not_contact")}
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
     understood = BooleanField(_l("I understand that this cannot be undone"),
@@ -106,7 +105,7 @@ class DeleteAccountForm(FlaskForm):
             raise ValidationError(_l("Your password is not correct."))
 
 
-class ResidentSearchForm(FlaskForm):
+class ResidentSearchForm(Form):
     class Meta:
         csrf = False
 
@@ -119,7 +118,9 @@ class ResidentSearchForm(FlaskForm):
         self.district.choices = district_choices(_l("All districts"))
 
 
-class TimelineFilterForm(FlaskForm):
+class TimelineFilterForm(Form):
+    id_prefix = "timeline"
+
     class Meta:
         csrf = False
 
@@ -133,7 +134,9 @@ class TimelineFilterForm(FlaskForm):
         self.channel.choices = options([("", _l("All channels")), *CHANNEL_LABELS.items()])
 
 
-class UsageEntryForm(FlaskForm):
+class UsageEntryForm(Form):
+    id_prefix = "entry"
+
     service_id = SelectField(_l("Service"), coerce=int, validators=[DataRequired()])
     channel = SelectField(_l("Channel"), validators=[DataRequired()], default="counter")
     kind = StringField(_l("Kind of use"), validators=[Optional(), Length(max=40)],
@@ -151,13 +154,17 @@ class UsageEntryForm(FlaskForm):
         self.channel.choices = options(CHANNEL_LABELS.items())
 
 
-class LinkAccountForm(FlaskForm):
+class LinkAccountForm(Form):
+    id_prefix = "link"
+
     email = EmailField(_l("E-mail address of the resident's account"), validators=[
         DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
     submit = SubmitField(_l("Link account"))
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
+    id_prefix = "merge"
+
     other = StringField(_l("Duplicate record (number or external id)"),
                         validators=[DataRequired(), Length(max=64)],
                         description=_l("Its usage history moves to this record; then it is "
