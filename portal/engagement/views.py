@@ -50,6 +50,10 @@ from portal.services.models import Service
 from portal.services.scope import visible_service_ids
 from portal.timeutil import local_today
 
+# Drawn at the width they are shown at in the console (the CSS keeps charts at least
+# this wide), so chart text of 11 units is 11 px on screen.
+CHART_WIDTH = 500
+
 
 def _service_for(slug: str) -> Service:
     service = db.first_or_404(select(Service).where(Service.slug == slug))
@@ -102,7 +106,7 @@ def service_engagement(slug: str):
                  "histogram": charts.histogram(latest, model.red_below, model.green_from),
                  "trend": charts.trend(history), "at_risk": charts.at_risk_trend(history)}
         heights = {"bands": 120}
-        context["charts"] = {name: {"svg": render_svg(spec, width=640,
+        context["charts"] = {name: {"svg": render_svg(spec, width=CHART_WIDTH,
                                                       height=heights.get(name, 260),
                                                       id_prefix=f"chart-{name}"),
                                     "rows": table_rows(spec), "spec": spec}
@@ -183,7 +187,7 @@ def equity():
     total = dashboards.equity_total(ids)
     spec = charts.equity(rows, total, _group_name(dimension),
                          _("Mean score by group, with the whole municipality"))
-    chart = {"svg": render_svg(spec, width=640, height=280, id_prefix="chart-equity"),
+    chart = {"svg": render_svg(spec, width=CHART_WIDTH, height=280, id_prefix="chart-equity"),
              "rows": table_rows(spec), "spec": spec}
     return render_template("engagement/equity.html", form=form, rows=rows, total=total,
                            dimension=dimension, service=service, chart=chart,
