@@ -242,3 +242,25 @@ def test_audit_csv_for_admins_is_audited_and_formula_safe(admin_client, users, l
     assert rows[0]["action"] == "resident.update"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "audit.export"))
     assert entry is not None and entry.data["rows"] == 1
+
+
+def test_audit_and_equity_query_counts_are_flat(admin_client, manager_client, lapsed,
+                                                count_queries):
+    def queries(client, path, **query):
+        with count_queries() as counter:
+            assert client.get(path, query_string=query).status_code == 200
+        return counter.count
+
+    audit = queries(admin_client, "/admin/audit")
+    by_resident = queries(admin_client, "/admin/audit", resident=lapsed["reachable"].id)
+    equity = queries(manager_client, EQUITY, dimension="age", sort="-mean")
+    for n in range(15):
+        who = factories.resident(family_name=f"増{n}", district=f"新{n % 3}")
+        use(who, "library-loans", days_ago=n)
+        manager_client.get(f"/admin/residents/{who.id}")
+    scoring.recompute(local_today())
+    db.session.commit()
+    manager_client.get(LIST, query_string={"band": "", "per_page": "100"})
+    assert queries(admin_client, "/admin/audit") == audit
+    assert queries(admin_client, "/admin/audit", resident=lapsed["reachable"].id) == by_resident
+    assert queries(manager_client, EQUITY, dimension="age", sort="-mean") == equity
