@@ -264,3 +264,16 @@ def test_audit_and_equity_query_counts_are_flat(admin_client, manager_client, la
     assert queries(admin_client, "/admin/audit") == audit
     assert queries(admin_client, "/admin/audit", resident=lapsed["reachable"].id) == by_resident
     assert queries(manager_client, EQUITY, dimension="age", sort="-mean") == equity
+
+
+def test_services_page_counts_needs_attention_per_service(role_client, lapsed):
+    def row(role, name):
+        html = role_client(role).get("/admin/services", headers=EN).get_data(as_text=True)
+        return html.split(name)[1].split("</tr>")[0]
+
+    manager = row("manager", "Book and Material Loans")
+    assert 'href="/admin/services/library-loans/engagement#results">8<' in manager
+    official = row("official", "Book and Material Loans")
+    assert ">8<" in official and "#results" not in official  # aggregates only
+    staff = row("staff", "Cancer Screening")  # another department's service
+    assert "#results" not in staff
