@@ -244,7 +244,7 @@ def test_audit_csv_for_admins_is_audited_and_formula_safe(admin_client, users, l
     assert entry is not None and entry.data["rows"] == 1
 
 
-def test_audit_and_equity_query_counts_are_flat(admin_client, manager_client, lapsed,
+def test_audit_equity_services_and_home_query_counts_are_flat(admin_client, manager_client, lapsed,
                                                 count_queries):
     def queries(client, path, **query):
         with count_queries() as counter:
@@ -254,6 +254,8 @@ def test_audit_and_equity_query_counts_are_flat(admin_client, manager_client, la
     audit = queries(admin_client, "/admin/audit")
     by_resident = queries(admin_client, "/admin/audit", resident=lapsed["reachable"].id)
     equity = queries(manager_client, EQUITY, dimension="age", sort="-mean")
+    services = queries(manager_client, "/admin/services")
+    home = queries(manager_client, "/admin/")
     for n in range(15):
         who = factories.resident(family_name=f"増{n}", district=f"新{n % 3}")
         use(who, "library-loans", days_ago=n)
@@ -264,6 +266,8 @@ def test_audit_and_equity_query_counts_are_flat(admin_client, manager_client, la
     assert queries(admin_client, "/admin/audit") == audit
     assert queries(admin_client, "/admin/audit", resident=lapsed["reachable"].id) == by_resident
     assert queries(manager_client, EQUITY, dimension="age", sort="-mean") == equity
+    assert queries(manager_client, "/admin/services") == services
+    assert queries(manager_client, "/admin/") == home
 
 
 def test_services_page_counts_needs_attention_per_service(role_client, lapsed):
