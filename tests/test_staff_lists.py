@@ -204,22 +204,44 @@ def logged(users, lapsed, manager_client):
     return lapsed
 
 
-def test_audit_log_hides_list_views_and_filters_by_resident(admin_client, logged):
+def test_audit_log_groups_or_hides_list_views_and_filters_by_resident(admin_client, logged):
     who = logged["reachable"]
-    body = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
-    table = body.split("<tbody>")[1]
-    assert "Resident record viewed" in table and "seen in a list" not in table
-    assert "list-view entries hidden" in body
-    shown = admin_client.get("/admin/audit", query_string={"list_views": "show"},
-                             headers=EN).get_data(as_text=True).split("<tbody>")[1]
-    assert "Resident&#39;s score seen in a list" in shown
-    mine = admin_client.get("/admin/audit", query_string={"resident": who.id},
-                            headers=EN).get_data(as_text=True).split("<tbody>")[1]
-    assert "Resident record viewed" in mine and "seen in a list" in mine
+
+    def table(**query):
+        return admin_client.get("/admin/audit", query_string=query, headers=EN).get_data(
+            as_text=True).split("<tbody>")[1]
+
+    grouped = table()  # the default: one row for the list page view, with its count
+    row = grouped.split("Resident&#39;s score seen in a list")[1].split("</tr>")[0]
+    assert ">8 residents<" in row.replace("\n", "")
+    assert grouped.count("Resident&#39;s score seen in a list") == 1
+    assert "Resident record viewed" in grouped
+    hidden = admin_client.get("/admin/audit", query_string={"list_views": "hide"},
+                              headers=EN).get_data(as_text=True)
+    assert "seen in a list" not in hidden.split("<tbody>")[1]
+    assert "8 list-view entries hidden" in hidden
+    shown = table(list_views="show")
+    assert shown.count("Resident&#39;s score seen in a list") == 8
+    mine = table(resident=who.id)  # a resident's trail: every entry, one per row
+    assert "Resident record viewed" in mine and mine.count("seen in a list") == 1
     other = logged["regular"].id
     assert f"Resident {other}<" not in mine and f"Resident {who.id}<" in mine
     bad = admin_client.get("/admin/audit", query_string={"resident": "x" * 5}, headers=EN)
     assert bad.status_code == 200
+
+
+def test_grouped_audit_log_pages(admin_client, users, logged):
+    from portal.audit.recording import record
+
+    for n in range(60):
+        record("auth.login", actor=users["staff"], target=users["staff"], summary=f"n{n}")
+    db.session.commit()
+    first = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "Page 1 of 2" in first and first.split("<tbody>")[1].count("<tr>") == 50
+    second = admin_client.get("/admin/audit", query_string={"page": 2}, headers=EN)
+    assert second.get_data(as_text=True).split("<tbody>")[1].count("<tr>") > 0
+    far = admin_client.get("/admin/audit", query_string={"page": 10**30}, headers=EN)
+    assert far.status_code in (200, 400, 404)
 
 
 def test_audit_log_speaks_the_viewers_language(admin_client, logged):

@@ -113,11 +113,14 @@ class AuditFilterForm(Form):
         description=_l("Everything done to or seen of one resident's record."))
     action = SelectField(_l("Action"), validators=[Optional()])
     list_views = SelectField(_l("List views"), validators=[Optional()], choices=options([
-        ("", _l("Hidden, unless a resident is chosen")), ("hide", _l("Hidden")),
+        ("", _l("Grouped by page view (one row per resident for a chosen resident)")),
+        ("group", _l("Grouped: one row per page view")), ("hide", _l("Hidden")),
         ("show", _l("Shown, one row per resident"))]))
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))
+
+    FILTERS = ("actor", "resident", "action", "list_views", "date_from", "date_to")
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

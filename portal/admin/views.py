@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from portal.admin.forms import (
     EditAccountForm,
     NewAccountForm,
 )
+from portal.audit import browse
 from portal.audit.labels import LIST_VIEW_ACTIONS, action_label, target_label
 from portal.audit.models import AuditEntry
 from portal.audit.recording import record
@@ -35,7 +35,7 @@ from portal.permissions import (
 from portal.residents.models import Resident
 from portal.security import absolute_url, safe_cell
 from portal.services.models import Service
-from portal.timeutil import local_day_start, local_today
+from portal.timeutil import local_today
 
 
 @bp.app_context_processor
@@ -134,46 +134,32 @@ def account_edit(user_id: int):
     return render_template("admin/account_edit.html", form=form, user=user)
 
 
-def _audit_query(form: AuditFilterForm):
-    """The filtered entries, newest first, and how many list-view entries the filter
-    hides (two statements, whatever the size of the log)."""
+def _audit_filters(form: AuditFilterForm) -> browse.AuditFilters:
     actions = db.session.scalars(select(AuditEntry.action).distinct())
     form.action.choices = options([("", _("All")), *sorted(
         ((a, action_label(a)) for a in actions), key=lambda pair: pair[1])])
     wanted = filter_values(form)
-    stmt = select(AuditEntry)
-    if wanted.get("actor"):
-        stmt = stmt.where(func.lower(AuditEntry.actor_label)
-                          .like(f"%{wanted['actor'].strip().lower()}%"))
-    if wanted.get("resident"):
-        stmt = stmt.where(AuditEntry.target_type == "residents",
-                          AuditEntry.target_id == str(wanted["resident"]))
-    if wanted.get("action"):
-        stmt = stmt.where(AuditEntry.action == wanted["action"])
-    if wanted.get("date_from"):
-        stmt = stmt.where(AuditEntry.occurred_at >= local_day_start(wanted["date_from"]))
-    if wanted.get("date_to"):
-        end = local_day_start(wanted["date_to"] + timedelta(days=1))
-        stmt = stmt.where(AuditEntry.occurred_at < end)
-    show_lists = (wanted.get("list_views") == "show" or wanted.get("action") in LIST_VIEW_ACTIONS
-                  or (not wanted.get("list_views") and wanted.get("resident")))
-    hidden = None
-    if not show_lists:
-        hidden = stmt.where(AuditEntry.action.in_(LIST_VIEW_ACTIONS))
-        stmt = stmt.where(AuditEntry.action.not_in(LIST_VIEW_ACTIONS))
-    return stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc()), hidden
+    lists = wanted.get("list_views") or ("show" if wanted.get("resident") else "group")
+    if wanted.get("action") in LIST_VIEW_ACTIONS:
+        lists = "show"  # asked for exactly those entries
+    return browse.AuditFilters(
+        actor=wanted.get("actor"), resident=wanted.get("resident"),
+        action=wanted.get("action") or None, date_from=wanted.get("date_from"),
+        date_to=wanted.get("date_to"), list_views=lists)
 
 
 @bp.get("/audit")
 @permission_required(can_view_audit_log)
 def audit_log():
     form = AuditFilterForm(request.args)
-    stmt, hidden = _audit_query(form)
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    hidden_count = db.session.scalar(select(func.count()).select_from(hidden.subquery())) \
-        if hidden is not None else 0
+    filters = _audit_filters(form)
+    if filters.list_views == "group":
+        number = request.args.get("page", 1, type=int)
+        page = browse.grouped_page(filters, min(max(number, 1), 10**6), per_page=50)
+    else:
+        page = db.paginate(browse.entries(filters), per_page=50, error_out=False)
     return render_template("admin/audit.html", form=form, page=page,
-                           hidden_count=hidden_count,
+                           hidden_count=browse.hidden_count(filters),
                            show_args={**request.args.to_dict(), "list_views": "show"})
 
 
@@ -185,8 +171,8 @@ AUDIT_EXPORT_LIMIT = 100_000
 def audit_csv():
     """The filtered log as CSV: codes as stored (the evidence), the action also in the
     viewer's language; cells neutralised against spreadsheet formulas."""
-    form = AuditFilterForm(request.args)
-    stmt, _hidden = _audit_query(form)
+    filters = _audit_filters(AuditFilterForm(request.args))
+    stmt = browse.entries(filters)  # grouped or not, the export lists single entries
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["occurred_at", "actor", "action", "action_label", "target_type",
@@ -201,7 +187,7 @@ def audit_csv():
     record("audit.export", actor=current_user, target=None,
            summary=f"Exported {count} audit entries",
            data={"rows": count, "filters": {k: v for k, v in request.args.items()
-                                            if k in form._fields}})
+                                            if k in AuditFilterForm.FILTERS}})
     db.session.commit()
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=audit-{local_today().isoformat()}.csv",
