@@ -110,12 +110,12 @@ class AuditFilterForm(Form):
     actor = StringField(_l("Actor (e-mail)"), validators=[Optional(), Length(max=254)])
     resident = IntegerField(_l("Resident (record number)"), validators=[
         Optional(), NumberRange(min=1, max=2**53, message=_l("Enter a record number."))],
-        description=_l("Everything done to or seen of one resident's record."))
+        description=_l("Everything done to or seen of one resident's record, each entry "
+                       "on its own row."))
     action = SelectField(_l("Action"), validators=[Optional()])
     list_views = SelectField(_l("List views"), validators=[Optional()], choices=options([
-        ("", _l("Grouped by page view (one row per resident for a chosen resident)")),
-        ("group", _l("Grouped: one row per page view")), ("hide", _l("Hidden")),
-        ("show", _l("Shown, one row per resident"))]))
+        ("", _l("Grouped by page view")), ("hide", _l("Hidden")),
+        ("show", _l("One row per resident"))]))
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))
