@@ -92,7 +92,14 @@ def register_template_helpers(app: Flask) -> None:
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    from portal.engagement.explain import BAND_LABELS, MEASURE_LABELS, TREND_LABELS
+    from portal.engagement.explain import (
+        BAND_LABELS,
+        MEASURE_LABELS,
+        NEEDS_ATTENTION,
+        NEEDS_ATTENTION_DEFINITION,
+        TREND_LABELS,
+    )
+    from portal.residents.forms import CONTACT_LABELS
     from portal.services.eligibility import describe
     from portal.services.usage import CHANNEL_LABELS
 
@@ -103,7 +110,10 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(can=can, localized=localized, localized_pair=localized_pair,
                                  empty_form=empty_form, describe_rule=describe,
                                  CHANNEL_LABELS=CHANNEL_LABELS, BAND_LABELS=BAND_LABELS,
-                                 TREND_LABELS=TREND_LABELS, MEASURE_LABELS=MEASURE_LABELS)
+                                 TREND_LABELS=TREND_LABELS, MEASURE_LABELS=MEASURE_LABELS,
+                                 NEEDS_ATTENTION=NEEDS_ATTENTION,
+                                 NEEDS_ATTENTION_DEFINITION=NEEDS_ATTENTION_DEFINITION,
+                                 CONTACT_LABELS=CONTACT_LABELS)
 
     @app.context_processor
     def municipality():

@@ -14,11 +14,42 @@ from portal.i18n import LANGUAGE_NAMES
 from portal.timeutil import YEAR_MAX, YEAR_MIN
 
 
-class EmptyForm(FlaskForm):
+class Form(FlaskForm):
+    """The base of every form. Ids stay unique on a page that shows several forms:
+
+    - hidden fields (the CSRF token, ``next``...) are rendered without an ``id``: no
+      label points at them, and every form on a page has a CSRF token;
+    - a form whose class sets ``id_prefix`` gives its fields the ids
+      ``<prefix>-<name>`` (labels, hints and error links follow), so two forms with a
+      field of the same name can sit on one page. Field *names* do not change: posted
+      data and query strings stay as they are.
+    """
+
+    id_prefix = ""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            prefix = getattr(form, "id_prefix", "")
+            if prefix and "id" not in unbound_field.kwargs:
+                field.id = f"{prefix}-{field.id}"
+                field.label.field_id = field.id
+            return field
+
+        def render_field(self, field, render_kw):
+            if field.type in HIDDEN_TYPES:
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)
+
+
+HIDDEN_TYPES = ("CSRFTokenField", "HiddenField")
+
+
+class EmptyForm(Form):
     """Carries only the CSRF token: for buttons that change state (POST)."""
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGE_NAMES))])
     next = HiddenField()
 

@@ -76,6 +76,8 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/accounts/{resident_user_id}/sign-out-everywhere",
      only(ADMIN_ONLY, 404)),  # residents' accounts are not managed in the console
     ("GET", "/admin/audit", ADMIN_ONLY),
+    ("GET", "/admin/audit.csv", ADMIN_ONLY),
+    ("GET", "/admin/audit?resident=1&list_views=show", ADMIN_ONLY),
     ("GET", "/admin/services", CONSOLE),
     ("GET", "/admin/services/new", MANAGERS),
     ("POST", "/admin/services/new", MANAGERS),
@@ -96,6 +98,8 @@ TABLE: list[tuple[str, str, dict]] = [
      {**CONSOLE, "staff": 403}),  # another department's service
     ("GET", "/admin/services/library-loans/engagement.csv", RECORDS),
     ("GET", "/admin/engagement/equity", CONSOLE),
+    ("GET", "/admin/engagement/equity.csv", CONSOLE),
+    ("GET", "/admin/engagement/equity?sort=-mean&dimension=age", CONSOLE),
     ("GET", "/admin/engagement/model", MANAGERS),
     ("POST", "/admin/engagement/model", MANAGERS),  # empty form: shown again with errors
     ("GET", "/admin/services/library-loans/scoring", MANAGERS),

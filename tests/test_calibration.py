@@ -263,7 +263,7 @@ def test_calibration_page_in_japanese(manager_client, history):
                               headers={"Accept-Language": "ja"}).get_data(as_text=True)
     assert "予測精度の検証" in html
     assert "ROC曲線下面積（AUC）：0.75（離脱 5人、継続 6人）。" in html
-    assert ">red<" not in html and "要注意" in html  # bands by their labels, not codes
+    assert ">red<" not in html and ">赤<" in html  # bands by their labels, not codes
 
 
 def test_calibration_queries_do_not_grow_with_the_residents(manager_client, history,

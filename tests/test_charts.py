@@ -273,3 +273,13 @@ def test_bad_input_is_refused(make):
 def test_ids_follow_the_prefix_so_two_charts_can_share_a_page():
     one, two = str(render_svg(trend(), id_prefix="a")), str(render_svg(trend(), id_prefix="b"))
     assert 'id="a-title"' in one and 'id="b-desc"' in two
+
+
+@pytest.mark.parametrize("chart", [c for c in every_chart() if not isinstance(c, Sparkline)],
+                         ids=lambda c: type(c).__name__)
+@pytest.mark.parametrize("size", [(500, 120), (500, 260), (640, 260)])
+def test_chart_text_is_at_least_11(chart, size):
+    """At the console's drawing width (and wider) no text is smaller than 11 units,
+    which the stylesheet keeps at 11 px or more on screen."""
+    sizes = [p.size for p in layout(chart, *size) if isinstance(p, Text)]
+    assert sizes and min(sizes) >= 11

@@ -55,7 +55,7 @@ def scored(catalogue):
 
 def test_console_home_shows_kpis_with_the_change(manager_client, scored):
     html = manager_client.get("/admin/", headers=EN).get_data(as_text=True)
-    assert "Active residents, 30 days" in html and "Residents at risk" in html
+    assert "Active residents, 30 days" in html and "Needs attention" in html
     assert "Mean score" in html and "compared with a month earlier" in html
 
 
@@ -143,7 +143,7 @@ def test_resident_360_shows_scores_with_explanations(manager_client, scored):
     who = scored["lapsed"]
     html = manager_client.get(f"/admin/residents/{who.id}", headers=EN).get_data(as_text=True)
     section = html.split('id="scores-title"')[1].split('id="services-title"')[0]
-    assert "At risk" in section and "Explanation" in section
+    assert "Red" in section and "Explanation" in section
     assert "Recency" in section and "Satisfaction" in section and "missing" in section
     assert "Uses in the last 90 days: 2" in section
     assert 'role="img"' in section  # the sparkline

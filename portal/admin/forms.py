@@ -1,14 +1,28 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.forms import LocaleField, YearRange, options
+from portal.forms import Form, LocaleField, YearRange, options
 from portal.services.models import Department
 
 ROLE_LABELS = {
@@ -39,7 +53,7 @@ def coerce_int(value) -> int:
         return -1
 
 
-class AccountRoleForm(FlaskForm):
+class AccountRoleForm(Form):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     department_id = SelectField(_l("Department"), coerce=coerce_int,
                                 description=_l("Required for staff. Staff see the residents' "
@@ -72,7 +86,7 @@ class EditAccountForm(AccountRoleForm):
     submit = SubmitField(_l("Save changes"))
 
 
-class AccountFilterForm(FlaskForm):
+class AccountFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -89,15 +103,24 @@ class AccountFilterForm(FlaskForm):
         self.department.choices = options(department_choices(ALL))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 
     actor = StringField(_l("Actor (e-mail)"), validators=[Optional(), Length(max=254)])
+    resident = IntegerField(_l("Resident (record number)"), validators=[
+        Optional(), NumberRange(min=1, max=2**53, message=_l("Enter a record number."))],
+        description=_l("Everything done to or seen of one resident's record, each entry "
+                       "on its own row."))
     action = SelectField(_l("Action"), validators=[Optional()])
+    list_views = SelectField(_l("List views"), validators=[Optional()], choices=options([
+        ("", _l("Grouped by page view")), ("hide", _l("Hidden")),
+        ("show", _l("One row per resident"))]))
     date_from = DateField(_l("From"), validators=[Optional(), YearRange()])
     date_to = DateField(_l("To"), validators=[Optional(), YearRange()])
     submit = SubmitField(_l("Filter"))
+
+    FILTERS = ("actor", "resident", "action", "list_views", "date_from", "date_to")
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

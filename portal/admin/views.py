@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import io
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from portal import csvsafe
 from portal.admin import bp
 from portal.admin.forms import (
     ROLE_LABELS,
@@ -16,7 +17,10 @@ from portal.admin.forms import (
     EditAccountForm,
     NewAccountForm,
 )
+from portal.audit import browse
+from portal.audit.labels import LIST_VIEW_ACTIONS, action_label, target_label
 from portal.audit.models import AuditEntry
+from portal.audit.recording import record
 from portal.auth import accounts, sessions
 from portal.auth.models import Role, User
 from portal.engagement import dashboards
@@ -32,12 +36,13 @@ from portal.permissions import (
 from portal.residents.models import Resident
 from portal.security import absolute_url
 from portal.services.models import Service
-from portal.timeutil import local_day_start
+from portal.timeutil import local_today
 
 
 @bp.app_context_processor
 def role_labels():
-    return {"ROLE_LABELS": ROLE_LABELS}
+    return {"ROLE_LABELS": ROLE_LABELS, "action_label": action_label,
+            "target_label": target_label}
 
 
 @bp.get("/")
@@ -50,13 +55,15 @@ def home():
             select(func.count()).select_from(Service).where(Service.active.is_(True))),
     }
     day, kpis = dashboards.kpis(*dashboards.scope_for(current_user))
+    services = [s for s in dashboards.visible_services(current_user) if s.active]
+    figures = dashboards.service_figures(day, [s.id for s in services])
     recent = []
     if can_view_audit_log(current_user):
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
-                           kpi_day=day)
+                           kpi_day=day, services=services, figures=figures)
 
 
 @bp.get("/accounts")
@@ -148,24 +155,61 @@ def account_sign_out_everywhere(user_id: int):
     return redirect(url_for("admin.account_edit", user_id=user.id))
 
 
+def _audit_filters(form: AuditFilterForm) -> browse.AuditFilters:
+    actions = db.session.scalars(select(AuditEntry.action).distinct())
+    form.action.choices = options([("", _("All")), *sorted(
+        ((a, action_label(a)) for a in actions), key=lambda pair: pair[1])])
+    wanted = filter_values(form)
+    lists = wanted.get("list_views") or ("show" if wanted.get("resident") else "group")
+    if wanted.get("action") in LIST_VIEW_ACTIONS:
+        lists = "show"  # asked for exactly those entries
+    return browse.AuditFilters(
+        actor=wanted.get("actor"), resident=wanted.get("resident"),
+        action=wanted.get("action") or None, date_from=wanted.get("date_from"),
+        date_to=wanted.get("date_to"), list_views=lists)
+
+
 @bp.get("/audit")
 @permission_required(can_view_audit_log)
 def audit_log():
     form = AuditFilterForm(request.args)
-    actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-    form.action.choices = options([("", _("All")), *((a, a) for a in actions)])
-    wanted = filter_values(form)
-    stmt = select(AuditEntry)
-    if wanted.get("actor"):
-        stmt = stmt.where(func.lower(AuditEntry.actor_label)
-                          .like(f"%{wanted['actor'].strip().lower()}%"))
-    if wanted.get("action"):
-        stmt = stmt.where(AuditEntry.action == wanted["action"])
-    if wanted.get("date_from"):
-        stmt = stmt.where(AuditEntry.occurred_at >= local_day_start(wanted["date_from"]))
-    if wanted.get("date_to"):
-        end = local_day_start(wanted["date_to"] + timedelta(days=1))
-        stmt = stmt.where(AuditEntry.occurred_at < end)
-    stmt = stmt.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("admin/audit.html", form=form, page=page)
+    filters = _audit_filters(form)
+    if filters.list_views == "group":
+        number = request.args.get("page", 1, type=int)
+        page = browse.grouped_page(filters, min(max(number, 1), 10**6), per_page=50)
+    else:
+        page = db.paginate(browse.entries(filters), per_page=50, error_out=False)
+    return render_template("admin/audit.html", form=form, page=page,
+                           hidden_count=browse.hidden_count(filters),
+                           show_args={**request.args.to_dict(), "list_views": "show"})
+
+
+AUDIT_EXPORT_LIMIT = 100_000
+
+
+@bp.get("/audit.csv")
+@permission_required(can_view_audit_log)
+def audit_csv():
+    """The filtered log as CSV: codes as stored (the evidence), the action also in the
+    viewer's language; cells neutralised against spreadsheet formulas."""
+    filters = _audit_filters(AuditFilterForm(request.args))
+    stmt = browse.entries(filters)  # grouped or not, the export lists single entries
+    buffer = io.StringIO()
+    writer = csvsafe.writer(buffer)
+    writer.writerow(["occurred_at", "actor", "action", "action_label", "target_type",
+                     "target_id", "summary", "ip"])
+    count = 0
+    for entry in db.session.scalars(stmt.limit(AUDIT_EXPORT_LIMIT)):
+        writer.writerow([
+            entry.occurred_at.isoformat(), entry.actor_label or "", entry.action,
+            action_label(entry.action), entry.target_type or "", entry.target_id or "",
+            entry.summary, entry.ip or ""])
+        count += 1
+    record("audit.export", actor=current_user, target=None,
+           summary=f"Exported {count} audit entries",
+           data={"rows": count, "filters": {k: v for k, v in request.args.items()
+                                            if k in AuditFilterForm.FILTERS}})
+    db.session.commit()
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=audit-{local_today().isoformat()}.csv",
+        "Cache-Control": "no-store"})

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.extensions import db
-from portal.forms import options
+from portal.forms import Form, options
 from portal.services.models import Department
 
 
@@ -21,7 +20,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class NewApiTokenForm(FlaskForm):
+class NewApiTokenForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)],
                        description=_l("Which system uses the token, e.g. “Library system”."))
     # no DataRequired: its "required" flag would be copied onto every checkbox

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from portal.auth import passwords
-from portal.forms import LocaleField
+from portal.forms import Form, LocaleField
 
 EMAIL_VALIDATORS = [DataRequired(), Email(message=_l("Enter a valid e-mail address.")),
                     Length(max=254)]
@@ -38,7 +37,7 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)],
                        render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
@@ -46,7 +45,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     """The first step: whether the address has an account or not, the answer is the
     same ("check your e-mail"); the password is chosen through the e-mailed link."""
 
@@ -58,7 +57,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField(_l("Send me the link"))
 
 
-class FinishRegistrationForm(NewPasswordMixin, FlaskForm):
+class FinishRegistrationForm(NewPasswordMixin, Form):
     password, confirm = new_password_fields()
     submit = SubmitField(_l("Create account"))
 
@@ -70,13 +69,13 @@ class FinishRegistrationForm(NewPasswordMixin, FlaskForm):
         return self._email
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS,
                        render_kw={"autocomplete": "email"})
     submit = SubmitField(_l("Send reset link"))
 
 
-class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(NewPasswordMixin, Form):
     password, confirm = new_password_fields()
     submit = SubmitField(_l("Set password"))
 
@@ -88,14 +87,14 @@ class ResetPasswordForm(NewPasswordMixin, FlaskForm):
         return self._email
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)],
                                render_kw={"autocomplete": "name"})
     locale = LocaleField(_l("Language"))
     submit = SubmitField(_l("Save settings"))
 
 
-class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(NewPasswordMixin, Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
     password, confirm = new_password_fields()

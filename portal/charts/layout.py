@@ -94,8 +94,9 @@ def ticks(lo: float, hi: float, max_count: int) -> list[float]:
 
 
 def _size(width: float, height: float, rows: float) -> float:
-    """Base font size: readable, and about ``rows`` lines in the height."""
-    return max(7.0, min(12.0, width / 52, height / rows))
+    """Base font size: at least 11 (px on screen, pt on paper), about ``rows`` lines in
+    the height."""
+    return max(11.0, min(12.0, width / 52, height / rows))
 
 
 def has_data(chart: Chart) -> bool:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from portal.charts import BAND_STYLES, BarChart, LineChart, Segment, Series, Sparkline, StackedBar
-from portal.engagement.explain import BAND_LABELS
+from portal.engagement.explain import BAND_LABELS, NEEDS_ATTENTION
 from portal.engagement.models import ScoreAggregate
 from portal.engagement.scoring import HISTOGRAM_BINS
-from portal.i18n import _date
+from portal.i18n import _date, _number
 
 
 def band_shares(aggregate: ScoreAggregate) -> StackedBar:
@@ -49,9 +49,9 @@ def trend(history: list[ScoreAggregate]) -> LineChart:
 
 def at_risk_trend(history: list[ScoreAggregate]) -> LineChart:
     return LineChart(
-        title=_("Residents at risk over the last 12 months"), y_label=_("Residents"),
+        title=_("Residents needing attention over the last 12 months"), y_label=_("Residents"),
         x_labels=[_date(a.as_of, "short") for a in history], empty_text=_("No data"),
-        series=[Series(_("At risk"), [float(a.at_risk_residents) for a in history],
+        series=[Series(str(NEEDS_ATTENTION), [float(a.at_risk_residents) for a in history],
                        "line-3")])
 
 
@@ -59,3 +59,17 @@ def sparkline(service_name: str, snapshots) -> Sparkline:
     return Sparkline(title=_("%(service)s: score history", service=service_name),
                      values=[s.score for s in snapshots], y_min=0, y_max=100,
                      empty_text=_("No data"))
+
+
+def equity(rows, total, group_name, title: str) -> BarChart:
+    """Mean score of each group shown (suppressed groups are left out), with the whole
+    municipality as the last bar to compare with."""
+    shown = [r for r in rows if not r.suppressed]
+    bars = shown + ([total] if not total.suppressed else [])
+    labels = [group_name(r.group) for r in shown] + (
+        [_("Whole municipality")] if not total.suppressed else [])
+    return BarChart(title=title, categories=labels, values=[r.mean or 0 for r in bars],
+                    styles=["neutral"] * len(shown) + ["line-3"] * (len(bars) - len(shown)),
+                    value_labels=[_number(r.mean, "0") for r in bars], y_max=100,
+                    y_label=_("Mean score"), empty_text=_("No data"))
+

@@ -16,6 +16,7 @@ from portal.engagement.scoring import AT_RISK_DROP
 from portal.extensions import db
 from portal.permissions import can_view_all_usage
 from portal.residents.models import Resident
+from portal.residents.records import name_conditions
 from portal.services.models import Service
 
 MIN_GROUP = 5  # groups smaller than this are suppressed in the equity view
@@ -53,7 +54,7 @@ class Kpi:
 
 
 def kpis(scope: str, scope_id: int) -> tuple[date | None, list[Kpi]]:
-    """Active residents (30, 90 days), residents at risk and the mean score, each
+    """Active residents (30, 90 days), residents needing attention and the mean score, each
     against the figure of a month earlier (two queries)."""
     day = latest_day()
     if day is None:
@@ -71,6 +72,16 @@ def kpis(scope: str, scope_id: int) -> tuple[date | None, list[Kpi]]:
 
     return day, [Kpi("active_30", *pair("active_30")), Kpi("active_90", *pair("active_90")),
                  Kpi("at_risk", *pair("at_risk_residents")), Kpi("mean", *pair("mean"))]
+
+
+def service_figures(day: date | None, service_ids: list[int]) -> dict[int, ScoreAggregate]:
+    """Each service's figures on ``day``: residents scored, needing attention, red... (one
+    query)."""
+    if day is None or not service_ids:
+        return {}
+    return {row.scope_id: row for row in db.session.scalars(select(ScoreAggregate).where(
+        ScoreAggregate.as_of == day, ScoreAggregate.scope == "service",
+        ScoreAggregate.scope_id.in_(service_ids)))}
 
 
 def service_history(service_id: int, months: int = 12) -> list[ScoreAggregate]:
@@ -97,6 +108,7 @@ class ListFilters:
     age_band: str | None = None
     language: str | None = None
     sort: str = "score"
+    q: str | None = None  # name, kana or register number
 
 
 SORTS = {
@@ -128,6 +140,8 @@ def score_list(service_id: int, filters: ListFilters, year: int) -> Select:
         stmt = stmt.where(Resident.preferred_locale == filters.language)
     if filters.age_band:
         stmt = stmt.where(age_expression(year) == filters.age_band)
+    if filters.q:
+        stmt = stmt.where(*name_conditions(filters.q, contact=False))
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["score"]))
 
 
@@ -163,24 +177,53 @@ class EquityRow:
     suppressed: bool
 
 
-def equity(dimension: str, year: int, service_ids: Select | None) -> list[EquityRow]:
-    """Mean score and at-risk share by district, age band or language. Groups with
-    fewer than ``MIN_GROUP`` residents are suppressed (one query)."""
-    key = {"district": Resident.district, "age": age_expression(year),
-           "language": Resident.preferred_locale}[dimension]
+# Sorting the (few) groups after the query; suppressed groups always come last so
+# that no order reveals their figures.
+EQUITY_SORTS = {
+    "group": None,  # districts alphabetically, age bands youngest first
+    "mean": lambda r: (r.suppressed, r.mean or 0.0),
+    "-mean": lambda r: (r.suppressed, -(r.mean or 0.0)),
+    "-at_risk": lambda r: (r.suppressed, -(r.at_risk_share or 0.0)),
+    "-residents": lambda r: (r.suppressed, -r.residents),
+}
+
+
+def _equity_select(key, service_ids: Select | None):
     stmt = (select(key.label("group"), func.count(EngagementScore.resident_id.distinct()),
                    func.count(), func.avg(EngagementScore.score),
                    func.avg(case((at_risk_condition(), 1.0), else_=0.0)))
-            .join(Resident, Resident.id == EngagementScore.resident_id).group_by(key))
+            .join(Resident, Resident.id == EngagementScore.resident_id))
     if service_ids is not None:
         stmt = stmt.where(EngagementScore.service_id.in_(service_ids))
-    rows = []
-    for group, residents, scores, mean, share in db.session.execute(stmt):
-        small = residents < MIN_GROUP
-        rows.append(EquityRow(group or "—", residents, scores, None if small else mean,
-                              None if small else share, small))
+    return stmt
+
+
+def _equity_row(group, residents, scores, mean, share) -> EquityRow:
+    small = residents < MIN_GROUP
+    return EquityRow(group or "—", residents, scores, None if small else mean,
+                     None if small else share, small)
+
+
+def equity(dimension: str, year: int, service_ids: Select | None,
+           sort: str = "group") -> list[EquityRow]:
+    """Mean score and needs-attention share by district, age band or language. Groups
+    with fewer than ``MIN_GROUP`` residents are suppressed (one query)."""
+    key = {"district": Resident.district, "age": age_expression(year),
+           "language": Resident.preferred_locale}[dimension]
+    rows = [_equity_row(*row) for row in db.session.execute(
+        _equity_select(key, service_ids).group_by(key))]
     order = {label: n for n, (label, _, _) in enumerate(AGE_BANDS)}
-    return sorted(rows, key=lambda r: (order.get(r.group, 99), r.group))
+    rows.sort(key=lambda r: (order.get(r.group, 99), r.group))
+    if EQUITY_SORTS.get(sort):
+        rows.sort(key=EQUITY_SORTS[sort])  # stable: ties keep the group order
+    return rows
+
+
+def equity_total(service_ids: Select | None) -> EquityRow:
+    """The same figures for the whole municipality: the row every group is compared
+    with (one query; suppressed too when fewer than ``MIN_GROUP`` residents)."""
+    row = db.session.execute(_equity_select(literal("all"), service_ids)).one()
+    return _equity_row("all", *row[1:])
 
 
 def visible_services(user: User) -> list[Service]:

@@ -15,7 +15,14 @@ MEASURE_LABELS = {
     "satisfaction": _l("Satisfaction"),
     "friction": _l("Friction"),
 }
-BAND_LABELS = {"red": _l("At risk"), "yellow": _l("Watch"), "green": _l("Healthy")}
+# The band is only the score's colour; "needs attention" is the wider list staff work
+# from (red, or falling fast). Pages use these two names and never "at risk" alone.
+BAND_LABELS = {"red": _l("Red"), "yellow": _l("Yellow"), "green": _l("Green")}
+NEEDS_ATTENTION = _l("Needs attention")
+NEEDS_ATTENTION_LONG = _l("Needs attention (red, or down 15 points or more in 30 days)")
+NEEDS_ATTENTION_DEFINITION = _l(
+    "“Needs attention” counts residents in the red band or whose score fell by 15 points or "
+    "more in 30 days; “red” alone is the band of scores below the red edge.")
 TREND_LABELS = {"up": _l("rising"), "down": _l("falling"), "same": _l("steady"),
                 "new": _l("new")}
 

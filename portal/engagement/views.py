@@ -24,11 +24,18 @@ from portal.audit.recording import record, record_many
 from portal.charts import render_svg, table_rows
 from portal.engagement import admin_bp, calibration, charts, dashboards, weights
 from portal.engagement.explain import MEASURE_LABELS
-from portal.engagement.forms import EquityForm, RecomputeForm, ScoreListForm, ScoringModelForm
+from portal.engagement.forms import (
+    PAGE_SIZES,
+    EquityForm,
+    RecomputeForm,
+    ScoreListForm,
+    ScoringModelForm,
+)
 from portal.engagement.jobs import recompute_today
 from portal.engagement.models import MEASURES, ScoreAggregate, ScoringModel
 from portal.extensions import db
 from portal.forms import filter_values
+from portal.i18n import LANGUAGE_NAMES
 from portal.jobs import enqueue
 from portal.permissions import (
     can_access_console,
@@ -44,7 +51,9 @@ from portal.services.models import Service
 from portal.services.scope import visible_service_ids
 from portal.timeutil import local_today
 
-PAGE_SIZE = 25
+# Drawn at the width they are shown at in the console (the CSS keeps charts at least
+# this wide), so chart text of 11 units is 11 px on screen.
+CHART_WIDTH = 500
 
 
 def _service_for(slug: str) -> Service:
@@ -60,7 +69,13 @@ def _filters(form: ScoreListForm) -> dashboards.ListFilters:
     return dashboards.ListFilters(
         band=band or None, trend=wanted.get("trend") or None,
         district=wanted.get("district") or None, age_band=wanted.get("age_band") or None,
-        language=wanted.get("language") or None, sort=wanted.get("sort") or "score")
+        language=wanted.get("language") or None, sort=wanted.get("sort") or "score",
+        q=(wanted.get("q") or "").strip() or None)
+
+
+def _page_size(form: ScoreListForm) -> int:
+    size = filter_values(form).get("per_page")
+    return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
 def weakest_measure(aggregate: ScoreAggregate | None, model: ScoringModel) -> list[dict]:
@@ -92,7 +107,7 @@ def service_engagement(slug: str):
                  "histogram": charts.histogram(latest, model.red_below, model.green_from),
                  "trend": charts.trend(history), "at_risk": charts.at_risk_trend(history)}
         heights = {"bands": 120}
-        context["charts"] = {name: {"svg": render_svg(spec, width=640,
+        context["charts"] = {name: {"svg": render_svg(spec, width=CHART_WIDTH,
                                                       height=heights.get(name, 260),
                                                       id_prefix=f"chart-{name}"),
                                     "rows": table_rows(spec), "spec": spec}
@@ -101,7 +116,7 @@ def service_engagement(slug: str):
         form = ScoreListForm(request.args)
         filters = _filters(form)
         page = db.paginate(dashboards.score_list(service.id, filters, local_today().year),
-                           per_page=PAGE_SIZE, error_out=False, count=True)
+                           per_page=_page_size(form), error_out=False, count=True)
         context.update(form=form, page=page, filters=filters,
                        filter_args={field.name: field.data for field in form
                                     if field.data and not field.errors})
@@ -148,22 +163,68 @@ def service_engagement_csv(slug: str):
                                f"{local_today().isoformat()}.csv"})
 
 
-@admin_bp.get("/engagement/equity")
-@permission_required(can_access_console)
-def equity():
-    services = dashboards.visible_services(current_user)
+def _equity_query(services: list[Service]):
     form = EquityForm(request.args, services=services)
     wanted = filter_values(form)
     dimension = wanted.get("dimension") or "district"
     service = next((s for s in services if s.slug == wanted.get("service")), None)
-    if service is not None:
-        ids = select(Service.id).where(Service.id == service.id)
-    else:
-        ids = visible_service_ids(current_user)
-    rows = dashboards.equity(dimension, local_today().year, ids)
-    return render_template("engagement/equity.html", form=form, rows=rows,
-                           dimension=dimension, service=service,
-                           minimum=dashboards.MIN_GROUP)
+    ids = (select(Service.id).where(Service.id == service.id) if service is not None
+           else visible_service_ids(current_user))
+    return form, dimension, service, ids, wanted.get("sort") or "group"
+
+
+def _group_name(dimension: str):
+    if dimension == "language":
+        return lambda group: str(LANGUAGE_NAMES.get(group, group))
+    return str
+
+
+@admin_bp.get("/engagement/equity")
+@permission_required(can_access_console)
+def equity():
+    services = dashboards.visible_services(current_user)
+    form, dimension, service, ids, sort = _equity_query(services)
+    rows = dashboards.equity(dimension, local_today().year, ids, sort)
+    total = dashboards.equity_total(ids)
+    spec = charts.equity(rows, total, _group_name(dimension),
+                         _("Mean score by group, with the whole municipality"))
+    chart = {"svg": render_svg(spec, width=CHART_WIDTH, height=280, id_prefix="chart-equity"),
+             "rows": table_rows(spec), "spec": spec}
+    return render_template("engagement/equity.html", form=form, rows=rows, total=total,
+                           dimension=dimension, service=service, chart=chart,
+                           minimum=dashboards.MIN_GROUP,
+                           csv_args={k: v for k, v in request.args.items()
+                                     if k in ("dimension", "service", "sort")})
+
+
+@admin_bp.get("/engagement/equity.csv")
+@permission_required(can_access_console)
+def equity_csv():
+    services = dashboards.visible_services(current_user)
+    _form, dimension, service, ids, sort = _equity_query(services)
+    rows = dashboards.equity(dimension, local_today().year, ids, sort)
+    total = dashboards.equity_total(ids)
+    buffer = io.StringIO()
+    writer = csvsafe.writer(buffer)
+    writer.writerow(["dimension", "group", "residents", "scores", "mean_score",
+                     "needs_attention_share", "suppressed"])
+    for row in [*rows, total]:
+        # a suppressed group shows neither its figures nor its size
+        cells = [dimension if row is not total else "all", row.group,
+                 "" if row.suppressed else row.residents,
+                 "" if row.suppressed else row.scores,
+                 "" if row.mean is None else f"{row.mean:.1f}",
+                 "" if row.at_risk_share is None else f"{row.at_risk_share:.4f}",
+                 "yes" if row.suppressed else "no"]
+        writer.writerow(cells)
+    record("engagement.equity_export", actor=current_user, target=service,
+           summary=f"Exported the equity view by {dimension}",
+           data={"dimension": dimension, "service": service.slug if service else None,
+                 "groups": len(rows)})
+    db.session.commit()
+    name = f"equity-{dimension}-{service.slug if service else 'all'}-{local_today().isoformat()}"
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={name}.csv"})
 
 
 @admin_bp.route("/engagement/model", methods=["GET", "POST"], defaults={"slug": None})

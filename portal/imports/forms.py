@@ -4,12 +4,11 @@ from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.validators import DataRequired, ValidationError
 
-from portal.forms import options
+from portal.forms import Form, options
 from portal.imports.models import ImportKind, ImportStatus
 
 KIND_LABELS = {
@@ -29,7 +28,7 @@ def size_text(size: int) -> str:
     return _("%(size)s MB", size=format_decimal(size / (1024 * 1024), format="#,##0.#"))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     kind = SelectField(_l("What the file contains"), validators=[DataRequired()],
                        choices=options(KIND_LABELS.items()))
     file = FileField(_l("CSV file"), render_kw={"accept": ".csv,text/csv"}, validators=[

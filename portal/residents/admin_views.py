@@ -82,19 +82,26 @@ def resident(resident_id: int):
                          per_page=30, error_out=False)
     record("resident.view", actor=current_user, target=resident,
            summary="Viewed resident record", data={"page": events.page})
+    uses = records.services_used(resident, viewer=current_user)
     return render_and_commit(
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
-        uses=records.services_used(resident, viewer=current_user),
-        household=records.household_members(resident), scores=_scores(resident),
+        uses=uses, household=records.household_members(resident),
+        scores=_scores(resident, uses),
         entry_form=_entry_form(services), link_form=LinkAccountForm(),
         unlink_form=UnlinkAccountForm(), merge_form=MergeForm())
 
 
-def _scores(resident: Resident) -> list[dict]:
-    """The resident's engagement scores with their sparkline and explanation."""
+def _scores(resident: Resident, uses: list[records.ServiceUse]) -> list[dict]:
+    """The resident's engagement scores with their sparkline and explanation, and
+    whether a use was recorded after the score was computed (the score then changes
+    at the next recompute: recompute is one set-based run for the municipality, so a
+    single counter entry does not rescore on its own)."""
     scores, history = dashboards.resident_scores(resident.id, visible_service_ids(current_user))
     services = {s.id: s for s in _all_services()}
+    last_use = {use.service.id: use.last_used for use in uses}
     return [{"score": score, "service": services[score.service_id],
+             "stale": score.service_id in last_use
+             and last_use[score.service_id] > score.computed_at,
              "sparkline": render_svg(charts.sparkline(services[score.service_id].name,
                                                       history.get(score.service_id, [])),
                                      width=160, height=36,
@@ -134,7 +141,8 @@ def record_use(resident_id: int):
                                             if error.field == "occurred_at" else error.message)
         else:
             db.session.commit()
-            flash(_("Recorded: %(service)s for %(name)s.", service=service.name,
+            flash(_("Recorded: %(service)s for %(name)s. The engagement score takes it into "
+                    "account at the next recompute.", service=service.name,
                     name=resident.full_name), "success")
             return redirect(url_for("residents_admin.resident", resident_id=resident.id))
     flash(_("The use was not recorded. Please correct the form below."), "error")
@@ -152,11 +160,11 @@ def _render_with(resident: Resident, services, **forms):
     record("resident.view", actor=current_user, target=resident,
            summary="Viewed resident record (form shown again)", data={"page": events.page})
     db.session.commit()  # the audit entry stays even though the form was refused
+    uses = records.services_used(resident, viewer=current_user)
     return render_template(
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
-        uses=records.services_used(resident, viewer=current_user),
-        household=records.household_members(resident), scores=_scores(resident),
-        **context), 400
+        uses=uses, household=records.household_members(resident),
+        scores=_scores(resident, uses), **context), 400
 
 
 @admin_bp.post("/<int:resident_id>/link")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -25,7 +24,7 @@ from wtforms.validators import (
 )
 
 from portal.auth import passwords
-from portal.forms import LocaleField, YearRange, options
+from portal.forms import Form, LocaleField, YearRange, options
 from portal.residents.names import normalise_name
 from portal.residents.operations import CONTACT_CHANNELS, IDENTITY_CHECKS
 from portal.services.forms import MultiCheckboxField
@@ -54,7 +53,7 @@ def _reading(value):
     return normalise_name(value, kana=True) if isinstance(value, str) else value
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     # names are checked in the form they are stored in (see portal/residents/names.py)
     family_name = StringField(_l("Family name"), validators=[Optional(), Length(max=80)],
                               filters=[_name], render_kw={"autocomplete": "family-name"})
@@ -107,7 +106,7 @@ class ProfileForm(FlaskForm):
             "preferred_channels", "consent_outreach", "consent_profiling", "do_not_contact")}
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
     understood = BooleanField(_l("I understand that this cannot be undone"),
@@ -124,7 +123,7 @@ class DeleteAccountForm(FlaskForm):
             raise ValidationError(_l("Your password is not correct."))
 
 
-class ResidentSearchForm(FlaskForm):
+class ResidentSearchForm(Form):
     class Meta:
         csrf = False
 
@@ -137,7 +136,9 @@ class ResidentSearchForm(FlaskForm):
         self.district.choices = district_choices(_l("All districts"))
 
 
-class TimelineFilterForm(FlaskForm):
+class TimelineFilterForm(Form):
+    id_prefix = "timeline"
+
     class Meta:
         csrf = False
 
@@ -151,7 +152,9 @@ class TimelineFilterForm(FlaskForm):
         self.channel.choices = options([("", _l("All channels")), *CHANNEL_LABELS.items()])
 
 
-class UsageEntryForm(FlaskForm):
+class UsageEntryForm(Form):
+    id_prefix = "entry"
+
     service_id = SelectField(_l("Service"), coerce=int, validators=[DataRequired()])
     channel = SelectField(_l("Channel"), validators=[DataRequired()], default="counter")
     kind = StringField(_l("Kind of use"), validators=[Optional(), Length(max=40)],
@@ -169,7 +172,9 @@ class UsageEntryForm(FlaskForm):
         self.channel.choices = options(CHANNEL_LABELS.items())
 
 
-class LinkAccountForm(FlaskForm):
+class LinkAccountForm(Form):
+    id_prefix = "link"
+
     email = EmailField(_l("E-mail address of the resident's account"), validators=[
         DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
     identity_method = SelectField(
@@ -196,7 +201,9 @@ class LinkAccountForm(FlaskForm):
         return valid
 
 
-class UnlinkAccountForm(FlaskForm):
+class UnlinkAccountForm(Form):
+    id_prefix = "unlink"
+
     reason = StringField(_l("Reason"), validators=[
         DataRequired(message=_l("Give a reason.")), Length(max=200)],
         description=_l("For example: linked to the wrong person. The account keeps what "
@@ -204,7 +211,9 @@ class UnlinkAccountForm(FlaskForm):
     submit = SubmitField(_l("Unlink account"))
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
+    id_prefix = "merge"
+
     other = StringField(_l("Duplicate record (number or external id)"),
                         validators=[DataRequired(), Length(max=64)],
                         description=_l("Its usage history moves to this record; then it is "

@@ -22,19 +22,26 @@ def resident_for_user(user: User) -> Resident | None:
     return db.session.scalar(select(Resident).where(Resident.user_id == user.id))
 
 
+def name_conditions(text: str | None, *, contact: bool = True) -> list:
+    """One condition per search word: the word appears in a name (kanji, kana, either
+    order of family and given name, Latin letters), the register number or, with
+    ``contact``, the e-mail address or phone number."""
+    columns = [
+        Resident.family_name, Resident.given_name, Resident.family_name_kana,
+        Resident.given_name_kana, Resident.name_latin, Resident.external_id,
+        Resident.family_name + Resident.given_name,
+        Resident.family_name_kana + Resident.given_name_kana,
+    ]
+    if contact:
+        columns += [Resident.email, Resident.phone]
+    return [or_(*(func.lower(column).like(f"%{word}%") for column in columns))
+            for word in normalise_query(text or "")]
+
+
 def search_residents(text: str | None = None, district: str | None = None) -> Select:
-    stmt = select(Resident).where(Resident.anonymised_at.is_(None))
+    stmt = select(Resident).where(Resident.anonymised_at.is_(None), *name_conditions(text))
     if district:
         stmt = stmt.where(Resident.district == district)
-    for word in normalise_query(text or ""):
-        like = f"%{word}%"
-        columns = (
-            Resident.family_name, Resident.given_name, Resident.family_name_kana,
-            Resident.given_name_kana, Resident.name_latin, Resident.external_id,
-            Resident.email, Resident.phone, Resident.family_name + Resident.given_name,
-            Resident.family_name_kana + Resident.given_name_kana,
-        )
-        stmt = stmt.where(or_(*(func.lower(column).like(like) for column in columns)))
     return stmt.order_by(Resident.family_name_kana, Resident.given_name_kana, Resident.id)
 
 

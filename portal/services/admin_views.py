@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from portal.engagement import dashboards
 from portal.extensions import db
 from portal.permissions import can_access_console, can_manage_services, permission_required
 from portal.services import admin_bp, management
@@ -22,8 +23,9 @@ def services():
     departments = db.session.scalars(select(Department).order_by(Department.code)).all()
     services = db.session.scalars(select(Service).order_by(Service.slug)).all()
     by_department = {d.id: [s for s in services if s.department_id == d.id] for d in departments}
+    figures = dashboards.service_figures(dashboards.latest_day(), [s.id for s in services])
     return render_template("services/admin/services.html", departments=departments,
-                           by_department=by_department)
+                           by_department=by_department, figures=figures)
 
 
 def _service_values(form: ServiceForm) -> dict:

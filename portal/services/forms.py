@@ -4,7 +4,6 @@ import re
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -30,13 +29,13 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.extensions import db
-from portal.forms import options
+from portal.forms import Form, options
 from portal.services.models import Department, Service
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class CatalogueSearchForm(FlaskForm):
+class CatalogueSearchForm(Form):
     class Meta:
         csrf = False
 
@@ -55,7 +54,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40), Regexp(
         SLUG, message=_l("Use lower-case letters, digits and hyphens."))],
         description=_l("A short identifier, e.g. library. It cannot be changed later."))
@@ -88,7 +87,7 @@ def _text(label, max_length=None, required=False, area=False):
     return field(label, validators=validators, filters=[lambda v: v.strip() if v else ""])
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(Form):
     slug = StringField(_l("Address name (slug)"), validators=[DataRequired(), Length(max=64),
                        Regexp(SLUG, message=_l("Use lower-case letters, digits and hyphens."))],
                        description=_l("Part of the web address, e.g. library-loans."))

@@ -127,11 +127,22 @@ class AuditedPage:
 
     def audit(self) -> None:
         self.page.wait_for_load_state("load")
+        self.check_unique_ids()
         results = self.axe.run(self.page, options={
             "runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
         self.audited.append(self.page.url)
         assert results.violations_count == 0, (
             f"accessibility violations on {self.page.url}:\n{results.generate_report()}")
+
+    def check_unique_ids(self) -> None:
+        """Every ``id`` on the page once: labels, anchors and aria references need it."""
+        duplicates = self.page.evaluate("""() => {
+            const seen = {};
+            for (const el of document.querySelectorAll('[id]'))
+                seen[el.id] = (seen[el.id] || 0) + 1;
+            return Object.keys(seen).filter(id => seen[id] > 1);
+        }""")
+        assert not duplicates, f"duplicate ids on {self.page.url}: {duplicates}"
 
     def goto(self, path: str) -> None:
         self.page.goto(self.base + path)

@@ -10,7 +10,7 @@ from tests.browser.test_resident_journey import sign_in
 
 def test_manager_reads_why_a_resident_is_at_risk(page):
     sign_in(page, "manager@demo.example")
-    expect(page.get_by_text("Residents at risk").first).to_be_visible()  # KPI tile
+    expect(page.get_by_text("Needs attention").first).to_be_visible()  # KPI tile
     page.get_by_role("link", name="Services", exact=True).click()
     page.audit()
     page.get_by_role("link", name="Engagement Book and Material Loans").click()
@@ -29,12 +29,12 @@ def test_manager_reads_why_a_resident_is_at_risk(page):
     page.get_by_role("button", name="Filter").click()
     page.audit()
     rows = page.locator("section:has(#list-title) tbody tr")
-    expect(rows.first).to_contain_text("At risk")
+    expect(rows.first).to_contain_text("Red")
 
     rows.first.get_by_role("link").click()
     page.audit()
     scores = page.locator("section:has(#scores-title)")
-    expect(scores).to_contain_text("At risk")
+    expect(scores).to_contain_text("Red")
     scores.locator("summary").first.click()
     expect(scores.locator("details[open]").first).to_be_visible()
     page.audit()  # with the explanation open

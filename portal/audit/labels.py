@@ -1,0 +1,81 @@
+"""What the audit log's codes mean, in the viewer's language. Entries store the
+untranslated action code, target type and English summary (the log is evidence);
+pages render the codes through these catalogues."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS = {
+    "account.activate": _l("Account activated"),
+    "account.create": _l("Account created"),
+    "account.deactivate": _l("Account deactivated"),
+    "account.register": _l("Resident registered an account"),
+    "account.role_change": _l("Role or department changed"),
+    "account.settings": _l("Account settings changed"),
+    "api.events": _l("Events received through the API"),
+    "api_token.create": _l("API token created"),
+    "api_token.revoke": _l("API token revoked"),
+    "audit.export": _l("Audit log exported"),
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Failed sign-in"),
+    "auth.logout": _l("Signed out"),
+    "auth.password_reset_requested": _l("Password reset requested"),
+    "department.create": _l("Department created"),
+    "department.update": _l("Department changed"),
+    "engagement.equity_export": _l("Equity view exported"),
+    "engagement.export": _l("Score list exported"),
+    "engagement.exported": _l("Resident's score exported in a list"),
+    "engagement.list_view": _l("Resident's score seen in a list"),
+    "engagement.recompute_requested": _l("Score recompute requested"),
+    "import.apply": _l("Import applied"),
+    "import.check": _l("Import file checked"),
+    "import.discard": _l("Import discarded"),
+    "import.reject": _l("Import refused at apply"),
+    "resident.erase": _l("Resident's account and personal data erased"),
+    "resident.export": _l("Resident downloaded their data"),
+    "resident.link": _l("Account linked to a resident record"),
+    "resident.unlink": _l("Account unlinked from a resident record"),
+    "account.registration_requested": _l("Registration link sent"),
+    "account.registration_existing": _l("Registration tried with an existing address"),
+    "auth.password_reset_no_account": _l("Password reset asked for an unknown address"),
+    "auth.session_ended": _l("Signed out on another device"),
+    "auth.sessions_ended": _l("Signed out on all other devices"),
+    "auth.signed_out_everywhere": _l("Signed out everywhere by an administrator"),
+    "resident.list_view": _l("Resident seen in a search result"),
+    "resident.merge": _l("Duplicate resident record merged"),
+    "resident.update": _l("Resident record changed"),
+    "resident.view": _l("Resident record viewed"),
+    "scoring_model.save": _l("Scoring model saved"),
+    "service.create": _l("Service created"),
+    "service.update": _l("Service changed"),
+    "usage.record": _l("Use of a service recorded"),
+}
+
+# Entries written once per resident shown on a list page or in an export: many rows
+# per page view, so the viewer hides them unless asked (or a resident is chosen).
+LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.exported")
+
+TARGET_LABELS = {
+    "api_tokens": _l("API token"),
+    "departments": _l("Department"),
+    "import_batches": _l("Import"),
+    "residents": _l("Resident"),
+    "scoring_models": _l("Scoring model"),
+    "services": _l("Service"),
+    "users": _l("Account"),
+}
+
+
+def action_label(code: str) -> str:
+    """The action in the viewer's language; an action without a label yet is shown
+    as "Other action" rather than as its code."""
+    label = ACTION_LABELS.get(code)
+    return str(label) if label is not None else str(_l("Other action"))
+
+
+def target_label(code: str | None) -> str:
+    if not code:
+        return ""
+    label = TARGET_LABELS.get(code)
+    return str(label) if label is not None else str(_l("Other record"))
