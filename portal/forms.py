@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired
+from wtforms.validators import DataRequired, ValidationError
 
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import language_names
 
 
 class EmptyForm(FlaskForm):
@@ -17,8 +17,12 @@ class EmptyForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGE_NAMES))])
+    locale = HiddenField(validators=[DataRequired()])
     next = HiddenField()
+
+    def validate_locale(self, field):
+        if field.data not in current_app.config["LOCALES"]:
+            raise ValidationError(_l("Choose one of the portal's languages."))
 
 
 def filter_values(form: FlaskForm) -> dict:
@@ -34,7 +38,7 @@ def options(pairs) -> list[SelectChoice]:
 
 
 def locale_choices() -> list[SelectChoice]:
-    return options((code, LANGUAGE_NAMES[code]) for code in current_app.config["LOCALES"])
+    return options(language_names(current_app.config).items())
 
 
 class LocaleField(SelectField):

@@ -15,6 +15,7 @@ from portal.admin.forms import (
     EditAccountForm,
     NewAccountForm,
 )
+from portal.audit.labels import action_label
 from portal.audit.models import AuditEntry
 from portal.auth import accounts
 from portal.auth.models import Role, User
@@ -132,7 +133,7 @@ def account_edit(user_id: int):
 def audit_log():
     form = AuditFilterForm(request.args)
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-    form.action.choices = options([("", _("All")), *((a, a) for a in actions)])
+    form.action.choices = options([("", _("All")), *((a, action_label(a)) for a in actions)])
     wanted = filter_values(form)
     stmt = select(AuditEntry)
     if wanted.get("actor"):

@@ -9,7 +9,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from portal.engagement.dashboards import AGE_BANDS
 from portal.engagement.explain import BAND_LABELS, MEASURE_LABELS, TREND_LABELS
 from portal.forms import options
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import language_names
+from portal.residents import districts
 
 ALL = _l("All")
 
@@ -31,10 +32,9 @@ class ScoreListForm(FlaskForm):
             ("at_risk", _l("At risk (red, or down 15+ points in 30 days)")), ("", ALL),
             *BAND_LABELS.items()])
         self.trend.choices = options([("", ALL), *TREND_LABELS.items()])
-        self.district.choices = options([("", ALL), *((d, d) for d in
-                                                      current_app.config["DISTRICTS"])])
+        self.district.choices = districts.choices(ALL)
         self.age_band.choices = options([("", ALL), *((b, b) for b, _, _ in AGE_BANDS)])
-        self.language.choices = options([("", ALL), *LANGUAGE_NAMES.items()])
+        self.language.choices = options([("", ALL), *language_names(current_app.config).items()])
         self.sort.choices = options([
             ("score", _l("Lowest score first")), ("-score", _l("Highest score first")),
             ("change", _l("Largest fall first")), ("last_use", _l("Longest since last use")),

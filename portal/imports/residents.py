@@ -20,6 +20,8 @@ from portal.auth.models import normalise_email
 from portal.engagement.scoring import forget_residents
 from portal.extensions import db
 from portal.imports.csvfile import Column, Records, Result, numbered, parse_bool
+from portal.residents import districts
+from portal.residents.districts import district_name
 from portal.residents.models import Household, Resident
 from portal.residents.operations import CONSENT_FIELDS
 from portal.timeutil import local_today, utcnow
@@ -50,7 +52,6 @@ BOOLEANS = ("consent_outreach", "consent_profiling", "do_not_contact")
 #: keeps what it has (the resident may have changed them in the portal).
 DEFAULTS = {"preferred_locale": "ja", "consent_outreach": False, "consent_profiling": True,
             "do_not_contact": False}
-LOCALES = ("ja", "en")
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 1_000
 CHUNK = 900  # keys per IN (…) query
@@ -92,8 +93,7 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     """Yield ``external_id → (row, values)`` for each row without a problem; ``values``
     holds the columns the row gives (an empty optional value is left out)."""
     add = result.problems.append
-    districts = tuple(current_app.config["DISTRICTS"])
-    district_choices = ", ".join(districts)
+    district_choices = ", ".join(district_name(code) for code in districts.codes())
     this_year = local_today().year
     width = max(positions.values()) + 1
     seen: dict[str, int] = {}
@@ -135,9 +135,13 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
                 add((row_no, "birth_year", "bad_birth_year", {"value": year, "max": this_year}))
             else:
                 values["birth_year"] = int(year)
-        if "district" in values and values["district"] not in districts:
-            add((row_no, "district", "unknown_district",
-                 {"value": values["district"], "choices": district_choices}))
+        if "district" in values:
+            code = districts.resolve(values["district"])  # a code or a name in any language
+            if code is None:
+                add((row_no, "district", "unknown_district",
+                     {"value": values["district"], "choices": district_choices}))
+            else:
+                values["district"] = code
         if "email" in values:
             try:
                 validate_email(values["email"], check_deliverability=False)
@@ -147,7 +151,7 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
                 values["email"] = normalise_email(values["email"])
         if "preferred_locale" in values:
             locale = values["preferred_locale"].lower()
-            if locale not in LOCALES:
+            if locale not in current_app.config["LOCALES"]:
                 add((row_no, "preferred_locale", "bad_locale", {"value": raw["preferred_locale"]}))
             values["preferred_locale"] = locale
         for name in BOOLEANS:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,22 +19,22 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     ValidationError,
 )
 
 from portal.auth import passwords
 from portal.forms import LocaleField, options
-from portal.residents.operations import CONTACT_CHANNELS
+from portal.residents import districts
+from portal.residents.operations import CONTACT_CHANNELS, CONTACT_LABELS
 from portal.services.forms import MultiCheckboxField
 from portal.services.usage import CHANNEL_LABELS
 from portal.timeutil import local_today
 
-CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
-
 
 def district_choices(blank):
-    return options([("", blank), *((d, d) for d in current_app.config["DISTRICTS"])])
+    return districts.choices(blank)
 
 
 class ProfileForm(FlaskForm):
@@ -165,3 +164,27 @@ class MergeForm(FlaskForm):
     submit = SubmitField(_l("Merge into this record"))
 
 
+
+
+class DistrictForm(FlaskForm):
+    name_ja = StringField(_l("Name in Japanese"), validators=[DataRequired(), Length(max=80)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=80)],
+                          description=_l("Shown on English pages; empty shows the Japanese "
+                                         "name."))
+    position = IntegerField(_l("Position in lists"), default=0,
+                            validators=[Optional(), NumberRange(0, 9999)])
+    submit = SubmitField(_l("Save district"))
+
+    def __init__(self, *args, district=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._district = district
+
+    def validate_name_ja(self, field):
+        field.data = (field.data or "").strip()
+        if districts.name_taken(field.data, keep=self._district):
+            raise ValidationError(_l("Another district already has this name."))
+
+    def values(self) -> dict:
+        return {"name_ja": self.name_ja.data.strip(),
+                "name_en": (self.name_en.data or "").strip(),
+                "position": self.position.data or 0}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, delete, select, update
 
 from portal.audit.models import AuditEntry
@@ -26,6 +27,7 @@ PROFILE_FIELDS = (
 )
 CONSENT_FIELDS = ("consent_outreach", "consent_profiling", "do_not_contact")
 CONTACT_CHANNELS = ("email", "letter", "phone")
+CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
 
 
 class ResidentError(ValueError):
