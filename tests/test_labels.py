@@ -13,6 +13,8 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from portal.audit.labels import ACTION_LABELS, TARGET_LABELS, action_label, target_label
 from portal.audit.models import AuditEntry
 from portal.auth.models import Role
@@ -202,3 +204,21 @@ def test_the_check_sees_a_raw_code(app):
     assert visible_words('<td data-x="counter"><span lang="en">phone</span></td>') \
         & ENUM_CODES == set()
     assert Path(PACKAGE_ROOT / "audit" / "labels.py").exists()
+
+
+def test_the_counter_form_offers_kinds_by_their_labels(staff_client, catalogue):
+    resident = factories.resident()
+    db.session.commit()
+    page = staff_client.get(f"/admin/residents/{resident.id}", headers=JA).get_data(
+        as_text=True)
+    assert '<option value="check-up">健診</option>' in page
+    loans = factories.service("library-loans")
+    staff_client.post(f"/admin/residents/{resident.id}/usage", data={
+        "service_id": loans.id, "channel": "counter", "kind": "reservation"})
+    event = db.session.scalar(select(UsageEvent).where(UsageEvent.resident_id == resident.id))
+    assert event.kind == "reservation"
+    refused = staff_client.post(f"/admin/residents/{resident.id}/usage", data={
+        "service_id": loans.id, "channel": "counter", "kind": "=cmd|x"}, headers=JA)
+    assert refused.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(UsageEvent)
+                             .where(UsageEvent.resident_id == resident.id)) == 1

@@ -29,7 +29,7 @@ from portal.forms import LocaleField, options
 from portal.residents import districts
 from portal.residents.operations import CONTACT_CHANNELS, CONTACT_LABELS
 from portal.services.forms import MultiCheckboxField
-from portal.services.usage import CHANNEL_LABELS
+from portal.services.usage import CHANNEL_LABELS, KIND_LABELS
 from portal.timeutil import local_today
 
 
@@ -135,9 +135,7 @@ class TimelineFilterForm(FlaskForm):
 class UsageEntryForm(FlaskForm):
     service_id = SelectField(_l("Service"), coerce=int, validators=[DataRequired()])
     channel = SelectField(_l("Channel"), validators=[DataRequired()], default="counter")
-    kind = StringField(_l("Kind of use"), validators=[Optional(), Length(max=40)],
-                       description=_l("For example: loan, booking, consultation. "
-                                      "Empty means a general use."))
+    kind = SelectField(_l("Kind of use"), default="use", validators=[DataRequired()])
     occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()],
                                      format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      description=_l("Empty means now."))
@@ -148,6 +146,7 @@ class UsageEntryForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.service_id.choices = options((s.id, s.name) for s in services)
         self.channel.choices = options(CHANNEL_LABELS.items())
+        self.kind.choices = options(KIND_LABELS.items())
 
 
 class LinkAccountForm(FlaskForm):
