@@ -154,13 +154,21 @@ def test_changes_read_naturally_and_say_whether_they_are_good(app):
             "−14 residents on a month earlier (better)"
 
 
-def test_counts_in_sentences_carry_separators(manager_client, catalogue):
-    from portal.extensions import db
-
-    for n in range(2):
-        factories.resident(given_name=f"名{n}")
-    db.session.commit()
-    with manager_client.application.test_request_context():
-        template = manager_client.application.jinja_env.from_string(
-            '{{ ngettext("%(num)s resident", "%(num)s residents", 12345) }}')
+def test_counts_in_sentences_carry_separators(app):
+    template = app.jinja_env.from_string(
+        '{{ ngettext("%(num)s resident", "%(num)s residents", 12345) }}')
+    with app.test_request_context(), force_locale("en"):
         assert template.render() == "12,345 residents"
+    with app.test_request_context(), force_locale("ja"):
+        assert template.render() == "12,345人の住民"
+
+
+def test_an_extra_catalogue_folder_keeps_japanese_plurals(korean_app):
+    """The extra folder has no Japanese catalogue; Japanese keeps its own plural rule
+    (one form) instead of picking up the English one from the empty stand-in."""
+    template = korean_app.jinja_env.from_string(
+        '{{ ngettext("%(num)s resident", "%(num)s residents", 2) }}')
+    with korean_app.test_request_context(), force_locale("ja"):
+        assert template.render() == "2人の住民"
+    with korean_app.test_request_context(), force_locale("en"):
+        assert template.render() == "2 residents"
