@@ -172,3 +172,20 @@ def test_an_extra_catalogue_folder_keeps_japanese_plurals(korean_app):
         assert template.render() == "2人の住民"
     with korean_app.test_request_context(), force_locale("en"):
         assert template.render() == "2 residents"
+
+
+def test_header_and_footer_name_the_portal_alike(client, staff_client):
+    pages = ((client, "/", "市民ポータル"), (staff_client, "/admin/", "管理コンソール"))
+    for who, path, name in pages:
+        html = who.get(path, headers={"Accept-Language": "ja"}).get_data(as_text=True)
+        header, footer = html.split("</header>")[0], html.split("<footer")[1]
+        assert f"桜川市 · {name}" in footer and name in header
+        assert "サポートポータル" not in html
+
+
+def test_the_home_page_promises_only_what_exists(client):
+    html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True).lower()
+    main = html.split("<main")[1]
+    assert "survey" not in main and "ask questions" not in main and "japanese or english" \
+        not in main
+    assert "find the city's services and see how you use them" in main.replace("&#39;", "'")
