@@ -84,7 +84,7 @@ def register_template_helpers(app: Flask) -> None:
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
-    from portal.audit.labels import action_label, target_label
+    from portal.audit.labels import ACTION_LABELS, action_label, target_label
     from portal.engagement.explain import BAND_LABELS, MEASURE_LABELS, TREND_LABELS
     from portal.residents.districts import district_name
     from portal.residents.operations import CONTACT_LABELS
@@ -99,7 +99,7 @@ def register_template_helpers(app: Flask) -> None:
                                  empty_form=empty_form, describe_rule=describe,
                                  CHANNEL_LABELS=CHANNEL_LABELS, BAND_LABELS=BAND_LABELS,
                                  TREND_LABELS=TREND_LABELS, MEASURE_LABELS=MEASURE_LABELS,
-                                 CONTACT_LABELS=CONTACT_LABELS)
+                                 CONTACT_LABELS=CONTACT_LABELS, ACTION_LABELS=ACTION_LABELS)
     # stored codes → words in the reader's language (no raw code on a page)
     app.jinja_env.filters.update(kind_label=kind_label, source_label=source_label,
                                  action_label=action_label, target_label=target_label,
