@@ -21,7 +21,6 @@ from portal.engagement.scoring import forget_residents
 from portal.extensions import db
 from portal.imports.csvfile import Column, Records, Result, numbered, parse_bool
 from portal.residents import districts
-from portal.residents.districts import district_name
 from portal.residents.models import Household, Resident
 from portal.residents.operations import CONSENT_FIELDS
 from portal.timeutil import local_today, utcnow
@@ -93,7 +92,8 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     """Yield ``external_id → (row, values)`` for each row without a problem; ``values``
     holds the columns the row gives (an empty optional value is left out)."""
     add = result.problems.append
-    district_choices = ", ".join(district_name(code) for code in districts.codes())
+    district_choices = ", ".join(d.name for d in districts.all_districts())
+    district_code = districts.resolver()
     this_year = local_today().year
     width = max(positions.values()) + 1
     seen: dict[str, int] = {}
@@ -136,7 +136,7 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             else:
                 values["birth_year"] = int(year)
         if "district" in values:
-            code = districts.resolve(values["district"])  # a code or a name in any language
+            code = district_code(values["district"])  # a code or a name in any language
             if code is None:
                 add((row_no, "district", "unknown_district",
                      {"value": values["district"], "choices": district_choices}))

@@ -9,6 +9,7 @@ staff-written content). The list is small and read once per request.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, has_request_context
@@ -62,19 +63,24 @@ def _key(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
+def resolver() -> Callable[[str | None], str | None]:
+    """A function from what a file writes to the district's code: a code, or a name
+    in any language (full-/half-width and case do not matter); None when no district
+    matches. The districts are read once, for a whole file."""
+    keys: dict[str, str] = {}
+    for district in reversed(all_districts()):  # the first in list order wins a clash
+        for name in (district.name_en, district.name_ja, district.code):
+            if name:
+                keys[_key(name)] = district.code
+
+    def resolve(value: str | None) -> str | None:
+        return keys.get(_key(value)) if value else None
+
+    return resolve
+
+
 def resolve(value: str | None) -> str | None:
-    """The code a file means by ``value``: a code, or a name in any language
-    (full-/half-width and case do not matter). None when no district matches."""
-    if value is None:
-        return None
-    wanted = _key(value)
-    if not wanted:
-        return None
-    for district in all_districts():
-        names = [district.code, district.name_ja, district.name_en]
-        if any(name and _key(name) == wanted for name in names):
-            return district.code
-    return None
+    return resolver()(value)
 
 
 def name_taken(name: str, *, keep: District | None = None) -> bool:
