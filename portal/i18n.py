@@ -118,7 +118,7 @@ def signed(value: float | int, pattern: str = "0.#") -> str:
 
 
 def verdict(change: float | int | None, better: str | None) -> str:
-    """``better`` / ``worse`` / ``same`` (``None`` when the direction is neutral or
+    """``better`` / ``worse`` / ``same`` (empty when the direction is neutral or
     unknown): whether a change is good news, for words and for the CSS class."""
     if change is None or better not in ("up", "down"):
         return ""
@@ -128,19 +128,30 @@ def verdict(change: float | int | None, better: str | None) -> str:
 
 
 def change_phrase(change: float | int | None, *, unit: str | None = None,
-                  better: str | None = None, pattern: str = "0.#") -> str:
-    """A change against a month earlier in words: 「前月比 −14人（悪化）」,
-    "−14 residents on a month earlier (worse)". ``unit``: ``residents``, ``points``
-    or ``None``; ``better``: ``up`` or ``down`` when the change is good or bad news
-    (said in words, so colour is never the only signal)."""
+                  better: str | None = None, pattern: str = "0.#",
+                  against: str = "month") -> str:
+    """A change in words: 「前月比 −14人（悪化）」, "−14 residents compared with a
+    month earlier (worse)". ``unit``: ``residents``, ``points``, ``percent`` (points
+    of a share) or ``None``; ``better``: ``up`` or ``down`` when the change is good
+    or bad news (said in words, so colour is never the only signal); ``against``:
+    ``month`` (前月比), ``period`` (前期比, the previous period) or ``year`` (前年比)."""
     if change is None:
-        return _("no figure a month earlier")
+        return {"period": _("no figure for the previous period"),
+                "year": _("no figure a year earlier")}.get(against,
+                                                          _("no figure a month earlier"))
     amount = signed(change, pattern)
     if unit == "residents":
         amount = _("%(signed)s residents", signed=amount)
     elif unit == "points":
         amount = _("%(signed)s points", signed=amount)
-    text = _("%(change)s on a month earlier", change=amount)
+    elif unit == "percent":
+        amount = _("%(signed)s percentage points", signed=amount)
+    if against == "period":
+        text = _("%(change)s compared with the previous period", change=amount)
+    elif against == "year":
+        text = _("%(change)s compared with a year earlier", change=amount)
+    else:
+        text = _("%(change)s compared with a month earlier", change=amount)
     word = {"better": _("better"), "worse": _("worse"), "same": _("unchanged")}.get(
         verdict(change, better))
     return _("%(change)s (%(verdict)s)", change=text, verdict=word) if word else text

@@ -149,9 +149,14 @@ def test_changes_read_naturally_and_say_whether_they_are_good(app):
         assert change_phrase(1200, unit="residents") == "前月比 +1,200人"
         assert change_phrase(0, unit="residents", better="up") == "前月比 ±0人（変化なし）"
         assert change_phrase(None) == "1か月前のデータなし"
+        assert change_phrase(-2, unit="percent", better="up", against="period") == \
+            "前期比 −2ポイント（悪化）"
+        assert change_phrase(5, unit="residents", against="year") == "前年比 +5人"
     with app.test_request_context(), force_locale("en"):
         assert change_phrase(-14, unit="residents", better="down") == \
-            "−14 residents on a month earlier (better)"
+            "−14 residents compared with a month earlier (better)"
+        assert change_phrase(3, unit="percent", against="period") == \
+            "+3 percentage points compared with the previous period"
 
 
 def test_counts_in_sentences_carry_separators(app):
