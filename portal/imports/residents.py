@@ -94,6 +94,7 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     add = result.problems.append
     district_choices = ", ".join(d.name for d in districts.all_districts())
     district_code = districts.resolver()
+    locales = {code.lower(): code for code in current_app.config["LOCALES"]}  # ja, en, zh_Hant
     this_year = local_today().year
     width = max(positions.values()) + 1
     seen: dict[str, int] = {}
@@ -150,8 +151,9 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             else:
                 values["email"] = normalise_email(values["email"])
         if "preferred_locale" in values:
-            locale = values["preferred_locale"].lower()
-            if locale not in current_app.config["LOCALES"]:
+            wanted = values["preferred_locale"].replace("-", "_").lower()
+            locale = locales.get(wanted, wanted)
+            if locale not in locales.values():
                 add((row_no, "preferred_locale", "bad_locale", {"value": raw["preferred_locale"]}))
             values["preferred_locale"] = locale
         for name in BOOLEANS:
