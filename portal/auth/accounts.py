@@ -57,7 +57,8 @@ def _add_resident_record(user: User) -> None:
     """The resident's own record; staff may later link it to the municipal register.
     Outreach and profiling stay off until the resident consents in their profile."""
     db.session.add(Resident(user_id=user.id, given_name=user.display_name, email=user.email,
-                            preferred_locale=user.locale or "ja", consent_outreach=False,
+                            preferred_locale=user.locale or current_app.config["DEFAULT_LOCALE"],
+                            consent_outreach=False,
                             consent_profiling=False, preferred_channels=["email"]))
 
 
