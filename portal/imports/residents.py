@@ -49,8 +49,8 @@ TEXT_LIMITS = {
 BOOLEANS = ("consent_outreach", "consent_profiling", "do_not_contact")
 #: Values for a new resident when the file leaves them empty; an existing resident
 #: keeps what it has (the resident may have changed them in the portal).
-DEFAULTS = {"preferred_locale": "ja", "consent_outreach": False, "consent_profiling": True,
-            "do_not_contact": False}
+#: (The language defaults to the configured default locale.)
+DEFAULTS = {"consent_outreach": False, "consent_profiling": True, "do_not_contact": False}
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 1_000
 CHUNK = 900  # keys per IN (…) query
@@ -244,6 +244,8 @@ def _insert_new(rows: list[dict[str, Any]], households: dict[str, int]) -> None:
             preferred_channels=[], created_at=now, updated_at=now)
         for name, default in DEFAULTS.items():
             record[name] = values.get(name, default)
+        record["preferred_locale"] = values.get("preferred_locale",
+                                                current_app.config["DEFAULT_LOCALE"])
         records.append(record)
     for chunk in _chunks(records):
         db.session.execute(insert(Resident), list(chunk))
