@@ -158,3 +158,8 @@ def test_staff_are_named_by_their_display_name(staff_client, users):
     html = staff_client.get("/admin/", headers=JA).get_data(as_text=True)
     assert f'<li class="site-nav__user">{users["staff"].display_name}' in html
     assert "様" not in html.split('class="site-nav__user">')[1].split("</li>")[0]
+
+
+def test_a_new_district_without_a_position_goes_to_the_end(manager_client, catalogue):
+    manager_client.post("/admin/residents/districts/new", data={"name_ja": "港町"})
+    assert districts.codes()[-1] == "港町" and district("港町").position == 9

@@ -97,6 +97,13 @@ def save_district(*, actor: User, district: District | None,
     """Create a district (its code is its Japanese name as first written, and stays)
     or rename one. Audited; the caller commits."""
     creating = district is None
+    values = dict(values)
+    if values.get("position") is None:
+        if creating:  # at the end of the list
+            last = db.session.scalar(select(func.max(District.position)))
+            values["position"] = (last or 0) + 1
+        else:
+            values.pop("position", None)
     if creating:
         district = District(code=values["name_ja"].strip())
         db.session.add(district)

@@ -170,8 +170,9 @@ class DistrictForm(FlaskForm):
     name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=80)],
                           description=_l("Shown on English pages; empty shows the Japanese "
                                          "name."))
-    position = IntegerField(_l("Position in lists"), default=0,
-                            validators=[Optional(), NumberRange(0, 9999)])
+    position = IntegerField(_l("Position in lists"),
+                            validators=[Optional(), NumberRange(0, 9999)],
+                            description=_l("Empty puts a new district at the end."))
     submit = SubmitField(_l("Save district"))
 
     def __init__(self, *args, district=None, **kwargs):
@@ -186,4 +187,4 @@ class DistrictForm(FlaskForm):
     def values(self) -> dict:
         return {"name_ja": self.name_ja.data.strip(),
                 "name_en": (self.name_en.data or "").strip(),
-                "position": self.position.data or 0}
+                "position": self.position.data}
