@@ -92,6 +92,7 @@ def register_template_helpers(app: Flask) -> None:
 
     i18n.init_app(app)
     app.jinja_env.add_extension("jinja2.ext.do")
+    from portal.audit.labels import ACTION_LABELS, action_label, target_label
     from portal.engagement.explain import (
         BAND_LABELS,
         MEASURE_LABELS,
@@ -99,9 +100,10 @@ def register_template_helpers(app: Flask) -> None:
         NEEDS_ATTENTION_DEFINITION,
         TREND_LABELS,
     )
-    from portal.residents.forms import CONTACT_LABELS
+    from portal.residents.districts import district_name
+    from portal.residents.operations import CONTACT_LABELS
     from portal.services.eligibility import describe
-    from portal.services.usage import CHANNEL_LABELS
+    from portal.services.usage import CHANNEL_LABELS, kind_label, source_label
 
     def empty_form() -> EmptyForm:
         # never reads the request body: pages such as the 413 page render it too
@@ -113,14 +115,18 @@ def register_template_helpers(app: Flask) -> None:
                                  TREND_LABELS=TREND_LABELS, MEASURE_LABELS=MEASURE_LABELS,
                                  NEEDS_ATTENTION=NEEDS_ATTENTION,
                                  NEEDS_ATTENTION_DEFINITION=NEEDS_ATTENTION_DEFINITION,
-                                 CONTACT_LABELS=CONTACT_LABELS)
+                                 CONTACT_LABELS=CONTACT_LABELS, ACTION_LABELS=ACTION_LABELS)
+    # stored codes → words in the reader's language (no raw code on a page)
+    app.jinja_env.filters.update(kind_label=kind_label, source_label=source_label,
+                                 action_label=action_label, target_label=target_label,
+                                 district_name=district_name)
 
     @app.context_processor
     def municipality():
         from portal.i18n_fields import current_locale
 
-        name_key = "MUNICIPALITY_NAME_JA" if current_locale() == "ja" else "MUNICIPALITY_NAME"
-        return {"municipality_name": app.config[name_key], "current_locale": current_locale()}
+        locale = current_locale()
+        return {"municipality_name": i18n.municipality_name(locale), "current_locale": locale}
 
 
 def register_cli(app: Flask) -> None:

@@ -54,11 +54,62 @@ def served_address() -> str:
     return f"http://{host}:{port}"
 
 
+def env_list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (env(name) or default).split(",") if item.strip())
+
+
+def env_pairs(name: str) -> dict[str, str]:
+    """``PORTAL_X=ko=한국어;vi=Tiếng Việt`` → ``{"ko": "한국어", "vi": "Tiếng Việt"}``."""
+    pairs = {}
+    for item in (env(name) or "").split(";"):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            if item.strip():
+                raise ConfigError(f"PORTAL_{name} takes code=name pairs separated by ';', "
+                                  f"got {item!r}")
+            continue
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def locale_settings() -> dict:
+    """The languages are configuration: ``PORTAL_LOCALES=ja,en,ko`` (each needs a
+    compiled catalogue in ``PORTAL_TRANSLATION_DIRECTORIES`` or ``translations/``),
+    ``PORTAL_DEFAULT_LOCALE``, optional ``PORTAL_LANGUAGE_NAMES=ko=한국어`` for a
+    language Babel cannot name, and ``PORTAL_MUNICIPALITY_NAME_<LOCALE>``."""
+    locales = env_list("LOCALES", "ja,en")
+    default_locale = env("DEFAULT_LOCALE", locales[0] if locales else "ja")
+    directories = [str(PROJECT_ROOT / "translations"),
+                   *env_list("TRANSLATION_DIRECTORIES", "")]
+    settings = {
+        "DEFAULT_LOCALE": default_locale,
+        "BABEL_DEFAULT_LOCALE": default_locale,
+        "LOCALES": locales,
+        "LANGUAGE_NAMES": env_pairs("LANGUAGE_NAMES"),
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(directories),
+        "LOCALE_COOKIE": "portal_locale",
+        "MUNICIPALITY_NAME": env("MUNICIPALITY_NAME", "Sakuragawa City"),
+        "MUNICIPALITY_NAME_JA": env("MUNICIPALITY_NAME_JA", "桜川市"),
+    }
+    for locale in locales:
+        key = f"MUNICIPALITY_NAME_{locale.upper().replace('-', '_')}"
+        if env(key):
+            settings[key] = env(key)
+    return settings
+
+
+def check_locales(settings: dict) -> None:
+    if not settings["LOCALES"]:
+        raise ConfigError("PORTAL_LOCALES names no language.")
+    if settings["DEFAULT_LOCALE"] not in settings["LOCALES"]:
+        raise ConfigError(f"PORTAL_DEFAULT_LOCALE {settings['DEFAULT_LOCALE']!r} is not one "
+                          f"of PORTAL_LOCALES ({', '.join(settings['LOCALES'])}).")
+
+
 def base_settings() -> dict:
     instance = Path(env("INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
     redis_url = env("REDIS_URL")
     time_zone = env("TIME_ZONE", "Asia/Tokyo")
-    default_locale = env("DEFAULT_LOCALE", "ja")
     return {
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": env("SECRET_KEY"),
@@ -69,17 +120,10 @@ def base_settings() -> dict:
         "PROXY_COUNT": env_int("PROXY_COUNT", 0),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_RECORD_QUERIES": False,
-        # the municipality
-        "MUNICIPALITY_NAME": env("MUNICIPALITY_NAME", "Sakuragawa City"),
-        "MUNICIPALITY_NAME_JA": env("MUNICIPALITY_NAME_JA", "桜川市"),
-        # language and time
+        # the municipality's name and its languages
+        **locale_settings(),
         "TIME_ZONE": time_zone,
         "BABEL_DEFAULT_TIMEZONE": time_zone,
-        "DEFAULT_LOCALE": default_locale,
-        "BABEL_DEFAULT_LOCALE": default_locale,
-        "LOCALES": ("ja", "en"),
-        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
-        "LOCALE_COOKIE": "portal_locale",
         # Redis: rate-limit counters and the job queue
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
@@ -117,9 +161,6 @@ def base_settings() -> dict:
         "ARGON2_TIME_COST": env_int("ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 64 * 1024),
         "ARGON2_PARALLELISM": env_int("ARGON2_PARALLELISM", 2),
-        # districts of the municipality: profile choices and eligibility rules
-        "DISTRICTS": tuple(d.strip() for d in env(
-            "DISTRICTS", "中央,北町,南町,東町,西町,桜ヶ丘,川辺,緑町").split(",") if d.strip()),
         "PAGE_SIZE": 25,
         "DEMO_ALLOWED": True,
     }
@@ -220,6 +261,9 @@ def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
     settings.update(overrides or {})
     settings = CONFIGS[name].adjust(settings)
     settings.update(overrides or {})  # explicit overrides win over environment defaults
+    if overrides and "DEFAULT_LOCALE" in overrides and "BABEL_DEFAULT_LOCALE" not in overrides:
+        settings["BABEL_DEFAULT_LOCALE"] = overrides["DEFAULT_LOCALE"]
+    check_locales(settings)
     settings["ENV_NAME"] = name
     return settings
 

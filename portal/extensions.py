@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
-from flask import has_request_context, request
-from flask_babel import Babel
+from babel import support
+from flask import has_app_context, has_request_context, request
+from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -42,6 +44,40 @@ class Session(_FlaskSession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
+class CatalogueDomain(Domain):
+    """Flask-Babel's domain, merging the catalogues of several translation folders
+    correctly. Flask-Babel copies the plural rule of every folder it looks in, also
+    of one without the locale (Babel's empty catalogue carries the English rule), so
+    a second folder turned Japanese plurals into English ones; and it caches by
+    locale alone, across apps. Here only catalogues found count, and the cache is
+    keyed by the folders too."""
+
+    def get_translations(self):
+        if not has_app_context():
+            return support.NullTranslations()
+        locale = get_locale()
+        directories = tuple(self.translation_directories)
+        key = (directories, str(locale), self.domain[0])
+        translations = self.cache.get(key)
+        if translations is None:
+            translations = support.Translations()
+            for dirname in directories:
+                catalog = support.Translations.load(dirname, [locale], self.domain[0])
+                if isinstance(catalog, support.Translations):  # not the empty stand-in
+                    translations.merge(catalog)
+                    translations.plural = catalog.plural
+            self.cache[key] = translations
+        return translations
+
+
+class PortalBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return CatalogueDomain(domain=self.domain)
+
+
+
+
 #: Pages past this are empty anyway; ``?page=2**63`` would overflow the database's
 #: integers in the OFFSET. Larger page numbers are read as this one.
 MAX_PAGE = 1_000_000
@@ -69,5 +105,5 @@ db = PortalSQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = PortalBabel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

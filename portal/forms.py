@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, ValidationError
+from wtforms.validators import DataRequired, ValidationError
 
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import language_names
 from portal.timeutil import YEAR_MAX, YEAR_MIN
 
 
@@ -50,8 +50,12 @@ class EmptyForm(Form):
 
 
 class LanguageForm(Form):
-    locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGE_NAMES))])
+    locale = HiddenField(validators=[DataRequired()])
     next = HiddenField()
+
+    def validate_locale(self, field):
+        if field.data not in current_app.config["LOCALES"]:
+            raise ValidationError(_l("Choose one of the portal's languages."))
 
 
 class YearRange:
@@ -77,7 +81,7 @@ def options(pairs) -> list[SelectChoice]:
 
 
 def locale_choices() -> list[SelectChoice]:
-    return options((code, LANGUAGE_NAMES[code]) for code in current_app.config["LOCALES"])
+    return options(language_names(current_app.config).items())
 
 
 class LocaleField(SelectField):

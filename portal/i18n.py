@@ -1,15 +1,62 @@
-"""Locale and time-zone selection, and locale-aware formatting for templates."""
+"""Locale and time-zone selection, and locale-aware formatting for templates.
+
+The languages are configuration (``LOCALES``, ``PORTAL_LOCALES=ja,en,ko``): each
+needs a compiled catalogue under one of ``BABEL_TRANSLATION_DIRECTORIES`` and
+nothing else. A language is named in itself (Babel's display name, or
+``LANGUAGE_NAMES`` from the configuration for one Babel does not know).
+
+Every page shows one date format per locale (the locale's medium date, with a
+four-digit year; times in its short form) and every number with the locale's
+grouping separator.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_babel import (
+    format_date,
+    format_decimal,
+    format_percent,
+    format_time,
+    get_locale,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup
 
-LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
+#: Minus sign for changes (U+2212, not a hyphen).
+MINUS = "\u2212"
+
+
+def language_name(code: str, configured: dict[str, str] | None = None) -> str:
+    """The language named in itself: 日本語, English, 한국어, Tiếng Việt ..."""
+    if configured and code in configured:
+        return configured[code]
+    try:
+        name = Locale.parse(code).get_display_name(code)
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
+
+
+def language_names(config) -> dict[str, str]:
+    """``{code: name}`` for the configured locales, in their configured order."""
+    configured = dict(config.get("LANGUAGE_NAMES") or {})
+    return {code: language_name(code, configured) for code in config["LOCALES"]}
+
+
+def municipality_name(locale: str) -> str:
+    """The municipality's name in ``locale`` (``MUNICIPALITY_NAME_<LOCALE>``, then the
+    language's, then ``MUNICIPALITY_NAME``)."""
+    config = current_app.config
+    key = locale.upper().replace("-", "_")
+    return (config.get(f"MUNICIPALITY_NAME_{key}")
+            or config.get(f"MUNICIPALITY_NAME_{key.split('_', 1)[0]}")
+            or config["MUNICIPALITY_NAME"])
 
 
 def supported(locale: str | None) -> bool:
@@ -33,16 +80,81 @@ def select_timezone() -> str:
     return current_app.config["TIME_ZONE"]
 
 
-def _datetime(value: datetime | None, style: str = "medium") -> str:
-    return format_datetime(value, style) if value else ""
+def _datetime(value: datetime | None, style: str | None = None) -> str:
+    """Date and time in the municipal time zone: the locale's one date format and
+    its short time (``2026/12/02 9:05``, ``Dec 2, 2026, 9:05 AM``). ``style`` is
+    accepted for older templates and does not change the format."""
+    if not value:
+        return ""
+    locale = get_locale()
+    joined = locale.datetime_formats.get("medium", "{1} {0}") if locale else "{1} {0}"
+    return str(joined).format(format_time(value, "short"), format_date(value, "medium"))
 
 
-def _date(value: date | datetime | None, style: str = "medium") -> str:
-    return format_date(value, style) if value else ""
+def _date(value: date | datetime | None, style: str | None = None) -> str:
+    """The locale's one date format, four-digit year (``2026/12/02``, ``Dec 2, 2026``).
+    ``style`` is accepted for older templates and does not change the format."""
+    return format_date(value, "medium") if value else ""
+
+
+def _grouped(pattern: str | None) -> str | None:
+    """A number pattern with the grouping separator (``0.#`` → ``#,##0.#``)."""
+    if pattern and "," not in pattern and pattern.startswith("0"):
+        return "#,##" + pattern
+    return pattern
 
 
 def _number(value: float | int | None, pattern: str | None = None) -> str:
-    return format_decimal(value, format=pattern) if value is not None else ""
+    """The number in the locale's way, always with thousands separators."""
+    return format_decimal(value, format=_grouped(pattern)) if value is not None else ""
+
+
+def signed(value: float | int, pattern: str = "0.#") -> str:
+    """``+1,234`` / ``−14`` (a true minus sign) / ``±0``."""
+    text = _number(abs(value), pattern)
+    if text == _number(0, pattern):
+        return "±" + text
+    return ("+" if value > 0 else MINUS) + text
+
+
+def verdict(change: float | int | None, better: str | None) -> str:
+    """``better`` / ``worse`` / ``same`` (empty when the direction is neutral or
+    unknown): whether a change is good news, for words and for the CSS class."""
+    if change is None or better not in ("up", "down"):
+        return ""
+    if change == 0:
+        return "same"
+    return "better" if (change > 0) == (better == "up") else "worse"
+
+
+def change_phrase(change: float | int | None, *, unit: str | None = None,
+                  better: str | None = None, pattern: str = "0.#",
+                  against: str = "month") -> str:
+    """A change in words: 「前月比 −14人（悪化）」, "−14 residents compared with a
+    month earlier (worse)". ``unit``: ``residents``, ``points``, ``percent`` (points
+    of a share) or ``None``; ``better``: ``up`` or ``down`` when the change is good
+    or bad news (said in words, so colour is never the only signal); ``against``:
+    ``month`` (前月比), ``period`` (前期比, the previous period) or ``year`` (前年比)."""
+    if change is None:
+        return {"period": _("no figure for the previous period"),
+                "year": _("no figure a year earlier")}.get(against,
+                                                          _("no figure a month earlier"))
+    amount = signed(change, pattern)
+    if unit == "residents":
+        amount = _("%(signed)s residents", signed=amount)
+    elif unit == "points":
+        amount = _("%(signed)s points", signed=amount)
+    elif unit == "percent":
+        amount = _("%(signed)s percentage points", signed=amount)
+    if against == "period":
+        text = _("%(change)s compared with the previous period", change=amount)
+    elif against == "year":
+        text = _("%(change)s compared with a year earlier", change=amount)
+    else:
+        text = _("%(change)s compared with a month earlier", change=amount)
+    word = {"better": _("better"), "worse": _("worse"), "same": _("unchanged")}.get(
+        verdict(change, better))
+    return _("%(change)s (%(verdict)s)", change=text, verdict=word) if word else text
 
 
 def _percent(value: float | None) -> str:
@@ -58,10 +170,25 @@ def _paragraphs(text: str | None) -> Markup:
         Markup("<p>{}</p>").format(Markup("<br>").join(block.split("\n"))) for block in blocks)
 
 
+def _grouping_ngettext(ngettext):
+    """Jinja's ``ngettext`` with ``%(num)s`` written with thousands separators."""
+
+    @pass_context
+    def wrapped(context, singular, plural, num, **variables):
+        variables.setdefault("num", _number(num))
+        return ngettext(context, singular, plural, num, **variables)
+
+    return wrapped
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(_datetime, "datetime")
     app.add_template_filter(_date, "date")
     app.add_template_filter(_number, "number")
     app.add_template_filter(_percent, "percent")
     app.add_template_filter(_paragraphs, "paragraphs")
-    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.add_template_filter(signed, "signed")
+    app.jinja_env.globals["change_phrase"] = change_phrase
+    app.jinja_env.globals["verdict"] = verdict
+    app.jinja_env.globals["LANGUAGE_NAMES"] = language_names(app.config)
+    app.jinja_env.globals["ngettext"] = _grouping_ngettext(app.jinja_env.globals["ngettext"])

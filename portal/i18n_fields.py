@@ -1,5 +1,7 @@
-"""Content that staff write is stored once per locale; readers get their own
-language and fall back to the other one when a translation is missing."""
+"""Content that staff write is stored once per locale (``name_ja``, ``name_en``...);
+readers get their own language and fall back to the default locale, then to the
+other configured ones, when a translation is missing — also for a configured
+locale that has no stored content at all (``name_ko`` does not exist)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ def current_locale() -> str:
     if has_request_context():
         locale = get_locale()
         if locale is not None:
-            return locale.language
+            return str(locale)
     return current_app.config["DEFAULT_LOCALE"]
 
 
@@ -19,7 +21,9 @@ def localized_pair(obj: object, field: str, locale: str | None = None) -> tuple[
     """``(text, language)``: ``obj.<field>_<locale>``, or the first non-empty
     translation after it, with the language it is written in (for ``lang=``)."""
     locale = locale or current_locale()
-    order = [locale, *(loc for loc in current_app.config["LOCALES"] if loc != locale)]
+    default = current_app.config["DEFAULT_LOCALE"]
+    order = dict.fromkeys([locale, locale.split("_", 1)[0], default,
+                           *current_app.config["LOCALES"]])
     for loc in order:
         value = getattr(obj, f"{field}_{loc}", None)
         if value:

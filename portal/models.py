@@ -12,13 +12,14 @@ from portal.engagement.models import (
 )
 from portal.imports.models import ImportBatch
 from portal.mail.models import OutboundMessage
-from portal.residents.models import Household, Resident
+from portal.residents.models import District, Household, Resident
 from portal.services.models import Department, Service, UsageEvent
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Department",
+    "District",
     "EngagementScore",
     "Household",
     "ImportBatch",

@@ -57,6 +57,12 @@ def can_manage_services(user: User) -> bool:
 
 
 @permission
+def can_manage_districts(user: User) -> bool:
+    """The municipality's districts and their names in each language."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
 def can_view_residents(user: User) -> bool:
     """Individual resident records (officials see aggregates only)."""
     return _signed_in(user) and user.role in (Role.STAFF, Role.MANAGER, Role.ADMIN)

@@ -93,6 +93,12 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/residents/{resident_id}/link", only(RECORDS, 400)),
     ("POST", "/admin/residents/{resident_id}/unlink", only(MANAGERS, 400)),
     ("POST", "/admin/residents/{resident_id}/merge", only(MANAGERS, 400)),
+    ("GET", "/admin/residents/districts", MANAGERS),
+    ("GET", "/admin/residents/districts/new", MANAGERS),
+    ("POST", "/admin/residents/districts/new", MANAGERS),  # empty form: shown again
+    ("GET", "/admin/residents/districts/{district_id}/edit", MANAGERS),
+    # an empty POST re-submits the stored names: saved, redirected
+    ("POST", "/admin/residents/districts/{district_id}/edit", only(MANAGERS, 302)),
     ("GET", "/admin/services/library-loans/engagement", CONSOLE),  # staff: own department
     ("GET", "/admin/services/cancer-screening/engagement",
      {**CONSOLE, "staff": 403}),  # another department's service
@@ -130,8 +136,14 @@ def record(catalogue):
 
 
 def expand(path: str, users, record) -> str:
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.residents.models import District
+
+    district_id = db.session.scalar(select(District.id).order_by(District.id).limit(1))
     return path.format(staff_id=users["staff"].id, resident_id=record.id,
-                       resident_user_id=users["resident"].id)
+                       resident_user_id=users["resident"].id, district_id=district_id)
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,

@@ -21,7 +21,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 class NewApiTokenForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)],
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=120)],
                        description=_l("Which system uses the token, e.g. “Library system”."))
     # no DataRequired: its "required" flag would be copied onto every checkbox
     departments = CheckboxesField(

@@ -13,6 +13,7 @@ ACTION_LABELS = {
     "account.register": _l("Resident registered an account"),
     "account.role_change": _l("Role or department changed"),
     "account.settings": _l("Account settings changed"),
+    "account.password_change": _l("Password changed"),
     "api.events": _l("Events received through the API"),
     "api_token.create": _l("API token created"),
     "api_token.revoke": _l("API token revoked"),
@@ -21,8 +22,12 @@ ACTION_LABELS = {
     "auth.login_failed": _l("Failed sign-in"),
     "auth.logout": _l("Signed out"),
     "auth.password_reset_requested": _l("Password reset requested"),
+    "auth.password_reset": _l("Password reset"),
+    "auth.invitation": _l("Invitation accepted"),
     "department.create": _l("Department created"),
     "department.update": _l("Department changed"),
+    "district.create": _l("District created"),
+    "district.update": _l("District changed"),
     "engagement.equity_export": _l("Equity view exported"),
     "engagement.export": _l("Score list exported"),
     "engagement.exported": _l("Resident's score exported in a list"),
@@ -64,6 +69,7 @@ TARGET_LABELS = {
     "scoring_models": _l("Scoring model"),
     "services": _l("Service"),
     "users": _l("Account"),
+    "districts": _l("District"),
 }
 
 

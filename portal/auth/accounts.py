@@ -15,9 +15,11 @@ from portal.audit.recording import record
 from portal.auth import passwords, sessions, tokens
 from portal.auth.models import Role, User, UserSession, normalise_email
 from portal.extensions import db
+from portal.i18n import municipality_name
 from portal.mail.outbox import queue_email
 from portal.residents.models import Resident
 from portal.residents.names import resident_name
+from portal.residents.naming import user_name
 from portal.services.models import Department
 from portal.timeutil import utcnow
 
@@ -56,7 +58,8 @@ def _add_resident_record(user: User) -> None:
     """The resident's own record; staff may later link it to the municipal register.
     Outreach and profiling stay off until the resident consents in their profile."""
     db.session.add(Resident(user_id=user.id, given_name=resident_name(user.display_name),
-                            email=user.email, preferred_locale=user.locale or "ja",
+                            email=user.email,
+                            preferred_locale=user.locale or current_app.config["DEFAULT_LOCALE"],
                             consent_outreach=False, consent_profiling=False,
                             preferred_channels=["email"], self_supplied=["email", "given_name"]))
 
@@ -124,14 +127,16 @@ def _link_email(user: User, *, purpose: str, url_for_token: Callable[[str], str]
     """Queue a mail with a single-use link, written in the user's language."""
     locale = user.locale or current_app.config["DEFAULT_LOCALE"]
     link = url_for_token(tokens.make_token(user, purpose))
+    name = user_name(user, locale)  # a resident by the name form of the mail's language
     with force_locale(locale):
+        city = municipality_name(locale)
         if purpose == tokens.INVITATION:
-            subject = _("Your account on the resident success portal")
+            subject = _("Your account on the %(city)s resident portal", city=city)
             body = _(
-                "Hello %(name)s,\n\nAn account has been created for you on the resident "
-                "success portal. Choose your password with this link within 7 days:\n\n"
+                "Hello %(name)s,\n\nAn account has been created for you on the %(city)s "
+                "resident portal. Choose your password with this link within 7 days:\n\n"
                 "%(link)s\n\nIf you did not expect this e-mail, please tell your "
-                "administrator.\n", name=user.display_name, link=link)
+                "administrator.\n", name=name, link=link, city=city)
         else:
             subject = _("Reset your password")
             body = _(
@@ -139,7 +144,7 @@ def _link_email(user: User, *, purpose: str, url_for_token: Callable[[str], str]
                 "Choose a new password with this link within %(minutes)s minutes:\n\n"
                 "%(link)s\n\nThe link works once. If you did not ask for this, you can "
                 "ignore this e-mail; your password stays as it is.\n",
-                name=user.display_name, link=link, minutes=tokens.max_age(purpose) // 60)
+                name=name, link=link, minutes=tokens.max_age(purpose) // 60)
     queue_email(to=user.email, subject=subject, body=body, locale=locale,
                 purpose=purpose.replace("-", "_"), user=user)
 

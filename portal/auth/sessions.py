@@ -59,16 +59,22 @@ def start(user: User, *, ip: str | None, user_agent: str | None) -> UserSession:
 
 
 def load(login_id: str) -> tuple[User, UserSession] | None:
-    """The user and sign-in a login id stands for, if both are still valid (one query)."""
+    """The user and sign-in a login id stands for, if both are still valid, with the
+    resident record of a resident's account (one query)."""
     user_id, nonce, key = [*login_id.split(":"), "", "", ""][:3]
     if not user_id.isdigit() or not nonce or not key or len(user_id) > 18:
         return None
+    from portal.residents.models import Resident  # the resident's own record, if any
+
     found = db.session.execute(
-        select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
+        select(User, UserSession, Resident).join(UserSession, UserSession.user_id == User.id)
+        .outerjoin(Resident, Resident.user_id == User.id)
         .where(UserSession.key_hash == _hash(key), User.id == int(user_id))).first()
     if found is None:
         return None
-    user, row = found
+    user, row, resident = found
+    # the page greets a resident by their record's name form: loaded in the same query
+    user.own_resident = resident
     if not user.active or user.session_nonce != nonce:
         return None
     if row.last_seen_at < _oldest_alive(utcnow()):

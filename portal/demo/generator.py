@@ -20,7 +20,7 @@ from portal.auth import passwords
 from portal.auth.models import Role, User
 from portal.demo.names import DISTRICTS, FAMILY_NAMES, FOREIGN_NAMES, GIVEN_NAMES
 from portal.extensions import db
-from portal.residents.models import Household, Resident
+from portal.residents.models import District, Household, Resident
 from portal.services.catalogue import load_catalogue
 from portal.services.eligibility import is_eligible
 from portal.services.models import Channel, Department, EventSource, Service, UsageEvent
@@ -85,6 +85,17 @@ def _ensure_accounts(departments: dict[str, Department]) -> dict[str, User]:
         existing[user.email] = user
     db.session.flush()
     return existing
+
+
+def _ensure_districts() -> list[str]:
+    """The demo districts, with their English names (added when missing)."""
+    have = set(db.session.scalars(select(District.code)))
+    start = len(have)
+    for n, (ja, en) in enumerate(DISTRICTS, start=start + 1):
+        if ja not in have:
+            db.session.add(District(code=ja, name_ja=ja, name_en=en, position=n))
+    db.session.flush()
+    return [ja for ja, _ in DISTRICTS]
 
 
 def _weighted(rng: random.Random, options: list[tuple[str, float]]) -> str:
@@ -171,6 +182,7 @@ def generate(*, residents: int, months: int, seed: int,
                                   .order_by(Service.id)).all()
     department_code = {d.id: d.code for d in departments.values()}
     accounts = _ensure_accounts(departments)
+    district_codes = _ensure_districts()
 
     prefix = f"D{seed}-"
     if db.session.scalar(select(func.count()).select_from(Household)
@@ -193,7 +205,7 @@ def generate(*, residents: int, months: int, seed: int,
         household_rows, member_plan = [], []
         while made["residents"] + len(member_plan) < residents and len(member_plan) < BATCH:
             made["households"] += 1
-            district = rng.choice(DISTRICTS)
+            district = rng.choice(district_codes)
             foreign = rng.random() < 0.08
             family = None if foreign else rng.choice(FAMILY_NAMES)
             household_rows.append({"external_id": f"{prefix}H{made['households']:07d}",

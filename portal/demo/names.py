@@ -47,4 +47,7 @@ FOREIGN_NAMES = [
     ("Tanaka-Muller", "Lena", "タナカミュラー レナ", "en"),
 ]
 
-DISTRICTS = ["中央", "北町", "南町", "東町", "西町", "桜ヶ丘", "川辺", "緑町"]
+#: (Japanese name = code, English name) of the demo municipality's districts
+DISTRICTS = [("中央", "Chuo"), ("北町", "Kitamachi"), ("南町", "Minamimachi"),
+             ("東町", "Higashimachi"), ("西町", "Nishimachi"), ("桜ヶ丘", "Sakuragaoka"),
+             ("川辺", "Kawabe"), ("緑町", "Midorimachi")]

@@ -20,7 +20,8 @@ from portal.engagement.explain import (
     TREND_LABELS,
 )
 from portal.forms import Form, options
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import language_names
+from portal.residents import districts
 
 ALL = _l("All")
 PAGE_SIZES = (25, 50, 100)
@@ -47,10 +48,9 @@ class ScoreListForm(Form):
             ("at_risk", NEEDS_ATTENTION_LONG), ("", ALL),
             *BAND_LABELS.items()])
         self.trend.choices = options([("", ALL), *TREND_LABELS.items()])
-        self.district.choices = options([("", ALL), *((d, d) for d in
-                                                      current_app.config["DISTRICTS"])])
+        self.district.choices = districts.choices(ALL)
         self.age_band.choices = options([("", ALL), *((b, b) for b, _, _ in AGE_BANDS)])
-        self.language.choices = options([("", ALL), *LANGUAGE_NAMES.items()])
+        self.language.choices = options([("", ALL), *language_names(current_app.config).items()])
         self.sort.choices = options([
             ("score", _l("Lowest score first")), ("-score", _l("Highest score first")),
             ("change", _l("Largest fall first")), ("last_use", _l("Longest since last use")),

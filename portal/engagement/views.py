@@ -35,7 +35,7 @@ from portal.engagement.jobs import recompute_today
 from portal.engagement.models import MEASURES, ScoreAggregate, ScoringModel
 from portal.extensions import db
 from portal.forms import filter_values
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import language_names
 from portal.jobs import enqueue
 from portal.permissions import (
     can_access_console,
@@ -46,6 +46,7 @@ from portal.permissions import (
     permission_required,
 )
 from portal.rendering import render_and_commit
+from portal.residents.districts import district_name
 from portal.security import safe_next
 from portal.services.models import Service
 from portal.services.scope import visible_service_ids
@@ -175,7 +176,10 @@ def _equity_query(services: list[Service]):
 
 def _group_name(dimension: str):
     if dimension == "language":
-        return lambda group: str(LANGUAGE_NAMES.get(group, group))
+        names = language_names(current_app.config)
+        return lambda group: str(names.get(group, group))
+    if dimension == "district":
+        return lambda group: str(district_name(group))
     return str
 
 

@@ -27,6 +27,7 @@ from portal.imports.csvfile import (
     numbered,
     parse_bool,
 )
+from portal.residents import districts
 from portal.residents.models import Household, Resident
 from portal.residents.names import normalise_field
 from portal.residents.operations import CONSENT_FIELDS
@@ -56,9 +57,8 @@ TEXT_LIMITS = {
 BOOLEANS = ("consent_outreach", "consent_profiling", "do_not_contact")
 #: Values for a new resident when the file leaves them empty; an existing resident
 #: keeps what it has (the resident may have changed them in the portal).
-DEFAULTS = {"preferred_locale": "ja", "consent_outreach": False, "consent_profiling": True,
-            "do_not_contact": False}
-LOCALES = ("ja", "en")
+#: (The language defaults to the configured default locale.)
+DEFAULTS = {"consent_outreach": False, "consent_profiling": True, "do_not_contact": False}
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 1_000
 CHUNK = 900  # keys per IN (…) query
@@ -101,8 +101,9 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     """Yield ``external_id → (row, values)`` for each row without a problem; ``values``
     holds the columns the row gives (an empty optional value is left out)."""
     add = result.problems.append
-    districts = tuple(current_app.config["DISTRICTS"])
-    district_choices = ", ".join(districts)
+    district_choices = ", ".join(d.name for d in districts.all_districts())
+    district_code = districts.resolver()
+    locales = {code.lower(): code for code in current_app.config["LOCALES"]}  # ja, en, zh_Hant
     this_year = local_today().year
     width = max(positions.values()) + 1
     seen: dict[str, int] = {}
@@ -154,9 +155,13 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
                 add((row_no, "birth_year", "bad_birth_year", {"value": year, "max": this_year}))
             else:
                 values["birth_year"] = int(year)
-        if "district" in values and values["district"] not in districts:
-            add((row_no, "district", "unknown_district",
-                 {"value": values["district"], "choices": district_choices}))
+        if "district" in values:
+            code = district_code(values["district"])  # a code or a name in any language
+            if code is None:
+                add((row_no, "district", "unknown_district",
+                     {"value": values["district"], "choices": district_choices}))
+            else:
+                values["district"] = code
         if "email" in values:
             try:
                 validate_email(values["email"], check_deliverability=False)
@@ -165,8 +170,9 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
             else:
                 values["email"] = normalise_email(values["email"])
         if "preferred_locale" in values:
-            locale = values["preferred_locale"].lower()
-            if locale not in LOCALES:
+            wanted = values["preferred_locale"].replace("-", "_").lower()
+            locale = locales.get(wanted, wanted)
+            if locale not in locales.values():
                 add((row_no, "preferred_locale", "bad_locale", {"value": raw["preferred_locale"]}))
             values["preferred_locale"] = locale
         for name in BOOLEANS:
@@ -258,6 +264,8 @@ def _insert_new(rows: list[dict[str, Any]], households: dict[str, int]) -> None:
             preferred_channels=[], created_at=now, updated_at=now)
         for name, default in DEFAULTS.items():
             record[name] = values.get(name, default)
+        record["preferred_locale"] = values.get("preferred_locale",
+                                                current_app.config["DEFAULT_LOCALE"])
         records.append(record)
     for chunk in _chunks(records):
         db.session.execute(insert(Resident), list(chunk))

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.audit.recording import record, record_many
 from portal.auth.accounts import find_by_email
@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.forms import filter_values
 from portal.permissions import (
     can_link_accounts,
+    can_manage_districts,
     can_merge_residents,
     can_record_usage,
     can_unlink_accounts,
@@ -27,7 +28,9 @@ from portal.permissions import (
 )
 from portal.rendering import render_and_commit
 from portal.residents import admin_bp, operations, records
+from portal.residents import districts as district_list
 from portal.residents.forms import (
+    DistrictForm,
     LinkAccountForm,
     MergeForm,
     ResidentSearchForm,
@@ -35,7 +38,7 @@ from portal.residents.forms import (
     UnlinkAccountForm,
     UsageEntryForm,
 )
-from portal.residents.models import Resident
+from portal.residents.models import District, Resident
 from portal.services.models import Service
 from portal.services.scope import scope_services, visible_service_ids
 from portal.services.usage import UsageError, record_usage
@@ -242,3 +245,40 @@ def _age(birth_year: int | None) -> int | None:
 def age_filter(birth_year: int | None) -> str:
     age = _age(birth_year)
     return "" if age is None else str(age)
+
+
+@admin_bp.get("/districts")
+@permission_required(can_manage_districts)
+def districts_list():
+    counts = dict(db.session.execute(
+        select(Resident.district, func.count()).where(Resident.district.is_not(None))
+        .group_by(Resident.district)).all())
+    return render_template("residents/admin/districts.html",
+                           districts=district_list.all_districts(), counts=counts)
+
+
+@admin_bp.route("/districts/new", methods=["GET", "POST"])
+@permission_required(can_manage_districts)
+def district_new():
+    form = DistrictForm()
+    if form.validate_on_submit():
+        district = district_list.save_district(actor=current_user, district=None,
+                                               values=form.values())
+        db.session.commit()
+        flash(_("The district %(name)s has been created.", name=district.name), "success")
+        return redirect(url_for("residents_admin.districts_list"))
+    return render_template("residents/admin/district_form.html", form=form, district=None)
+
+
+@admin_bp.route("/districts/<int:district_id>/edit", methods=["GET", "POST"])
+@permission_required(can_manage_districts)
+def district_edit(district_id: int):
+    district = db.get_or_404(District, district_id)
+    form = DistrictForm(obj=district, district=district)
+    if form.validate_on_submit():
+        district_list.save_district(actor=current_user, district=district,
+                                    values=form.values())
+        db.session.commit()
+        flash(_("The district %(name)s has been saved.", name=district.name), "success")
+        return redirect(url_for("residents_admin.districts_list"))
+    return render_template("residents/admin/district_form.html", form=form, district=district)

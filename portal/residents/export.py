@@ -7,6 +7,7 @@ import json
 import zipfile
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -43,7 +44,7 @@ def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
 
 def build_export(*, resident: Resident, user: User) -> bytes:
     """The ZIP file; writes an audit entry (the resident read their own data)."""
-    locale = resident.preferred_locale or user.locale or "ja"
+    locale = resident.preferred_locale or user.locale or current_app.config["DEFAULT_LOCALE"]
     services = {s.id: s for s in db.session.scalars(select(Service))}
     events = db.session.scalars(select(UsageEvent).where(UsageEvent.resident_id == resident.id)
                                 .order_by(UsageEvent.occurred_at)).all()

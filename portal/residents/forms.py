@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -19,19 +18,20 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     ValidationError,
 )
 
 from portal.auth import passwords
 from portal.forms import Form, LocaleField, YearRange, options
+from portal.residents import districts
 from portal.residents.names import normalise_name
-from portal.residents.operations import CONTACT_CHANNELS, IDENTITY_CHECKS
+from portal.residents.operations import CONTACT_CHANNELS, CONTACT_LABELS, IDENTITY_CHECKS
 from portal.services.forms import MultiCheckboxField
-from portal.services.usage import CHANNEL_LABELS
+from portal.services.usage import CHANNEL_LABELS, KIND_LABELS
 from portal.timeutil import local_today
 
-CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
 IDENTITY_CHECK_LABELS = {
     "my_number_card": _l("My Number card, shown in person"),
     "driving_licence": _l("Driving licence, shown in person"),
@@ -42,7 +42,7 @@ IDENTITY_CHECK_LABELS = {
 
 
 def district_choices(blank):
-    return options([("", blank), *((d, d) for d in current_app.config["DISTRICTS"])])
+    return districts.choices(blank)
 
 
 def _name(value):
@@ -157,9 +157,7 @@ class UsageEntryForm(Form):
 
     service_id = SelectField(_l("Service"), coerce=int, validators=[DataRequired()])
     channel = SelectField(_l("Channel"), validators=[DataRequired()], default="counter")
-    kind = StringField(_l("Kind of use"), validators=[Optional(), Length(max=40)],
-                       description=_l("For example: loan, booking, consultation. "
-                                      "Empty means a general use."))
+    kind = SelectField(_l("Kind of use"), default="use", validators=[DataRequired()])
     occurred_at = DateTimeLocalField(_l("When"), validators=[Optional(), YearRange()],
                                      format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      description=_l("Empty means now."))
@@ -170,6 +168,7 @@ class UsageEntryForm(Form):
         super().__init__(*args, **kwargs)
         self.service_id.choices = options((s.id, s.name) for s in services)
         self.channel.choices = options(CHANNEL_LABELS.items())
+        self.kind.choices = options(KIND_LABELS.items())
 
 
 class LinkAccountForm(Form):
@@ -221,3 +220,28 @@ class MergeForm(Form):
     submit = SubmitField(_l("Merge into this record"))
 
 
+
+
+class DistrictForm(Form):
+    name_ja = StringField(_l("Name in Japanese"), validators=[DataRequired(), Length(max=80)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=80)],
+                          description=_l("Shown on English pages; empty shows the Japanese "
+                                         "name."))
+    position = IntegerField(_l("Position in lists"),
+                            validators=[Optional(), NumberRange(0, 9999)],
+                            description=_l("Empty puts a new district at the end."))
+    submit = SubmitField(_l("Save district"))
+
+    def __init__(self, *args, district=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._district = district
+
+    def validate_name_ja(self, field):
+        field.data = (field.data or "").strip()
+        if districts.name_taken(field.data, keep=self._district):
+            raise ValidationError(_l("Another district already has this name."))
+
+    def values(self) -> dict:
+        return {"name_ja": self.name_ja.data.strip(),
+                "name_en": (self.name_en.data or "").strip(),
+                "position": self.position.data}

@@ -10,11 +10,34 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime
 from portal.extensions import db
+from portal.i18n_fields import localized
 from portal.timeutil import utcnow
 
 if TYPE_CHECKING:
     from portal.auth.models import User
     from portal.services.models import UsageEvent
+
+
+class District(db.Model):
+    """A district of the municipality, named per locale like other staff-written
+    content. Residents, households and eligibility rules store its ``code``, which
+    never changes (the names may)."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    name_ja: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<District {self.code}>"
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name") or self.code
 
 
 class Household(db.Model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, delete, select, update
 
 from portal.audit.models import AuditEntry
@@ -32,6 +33,7 @@ NAME_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana
 PERSONAL_FIELDS = (*NAME_FIELDS, "email", "phone", "district", "birth_year")
 #: how staff checked a resident's identity before linking their account
 IDENTITY_CHECKS = ("my_number_card", "driving_licence", "passport", "residence_card", "other")
+CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
 
 
 class ResidentError(ValueError):

@@ -4,20 +4,48 @@ from __future__ import annotations
 
 import io
 
-from flask import flash, redirect, render_template, send_file, session, url_for
+from flask import flash, g, redirect, render_template, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from portal.extensions import db
 from portal.forms import EmptyForm
+from portal.i18n_fields import current_locale
 from portal.permissions import can_use_resident_portal, permission_required
-from portal.residents import bp, export, operations, records
+from portal.residents import bp, export, naming, operations, records
 from portal.residents.forms import DeleteAccountForm, ProfileForm
 from portal.timeutil import local_today
 
 
 def own_record():
     return records.resident_for_user(current_user)
+
+
+@bp.app_context_processor
+def names_in_the_page_language():
+    """``signed_in_name()``: the signed-in person's name in the page's language (a
+    resident by the name form of the language, staff by their display name), looked
+    up once per request; ``addressed_name()`` adds the honorific for residents;
+    ``name_of(resident)``: a resident's name form for the page's language."""
+
+    def signed_in_name() -> str:
+        if not current_user.is_authenticated:
+            return ""
+        if "signed_in_name" not in g:
+            g.signed_in_name = naming.user_name(current_user, current_locale())
+        return g.signed_in_name
+
+    def addressed_name() -> str:
+        name = signed_in_name()
+        if current_user.is_authenticated and not current_user.is_staff_member:
+            return naming.addressed(name)
+        return name
+
+    def name_of(resident) -> str:
+        return naming.resident_name(resident, current_locale())
+
+    return {"signed_in_name": signed_in_name, "addressed_name": addressed_name,
+            "name_of": name_of}
 
 
 @bp.get("/")

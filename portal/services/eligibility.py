@@ -54,5 +54,8 @@ def describe(rule: dict[str, Any] | None) -> list[str]:
     if rule.get("child_under") is not None:
         lines.append(_("Households with a child under %(n)s", n=rule["child_under"]))
     if rule.get("districts"):
-        lines.append(_("Living in: %(districts)s", districts=", ".join(rule["districts"])))
+        from portal.residents.districts import district_name
+
+        names = ", ".join(district_name(code) for code in rule["districts"])
+        lines.append(_("Living in: %(districts)s", districts=names))
     return lines

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
@@ -30,6 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.extensions import db
 from portal.forms import Form, options
+from portal.residents import districts as district_list
 from portal.services.models import Department, Service
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -131,7 +131,7 @@ class ServiceForm(Form):
         self._service = service
         departments = db.session.scalars(select(Department).order_by(Department.code)).all()
         self.department_id.choices = options((d.id, d.name) for d in departments)
-        self.districts.choices = options((d, d) for d in current_app.config["DISTRICTS"])
+        self.districts.choices = district_list.choices()
 
     def validate_slug(self, field):
         clash = db.session.scalar(select(Service.id).where(Service.slug == field.data))

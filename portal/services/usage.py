@@ -32,6 +32,45 @@ CHANNEL_LABELS = {
     Channel.OUTREACH: _l("Outreach visit"),
 }
 CHANNELS = tuple(c.value for c in Channel)
+SOURCE_LABELS = {
+    EventSource.PORTAL: _l("Resident portal"),
+    EventSource.STAFF: _l("Entered by staff"),
+    EventSource.IMPORT: _l("File import"),
+    EventSource.API: _l("Departmental system (API)"),
+    EventSource.DEMO: _l("Demo data"),
+}
+#: Kinds of use: free text from departmental systems, with labels for the ones the
+#: catalogue's services record (the demo data, the counter form's examples and the
+#: API documentation use these). A kind not listed here is shown as written.
+KIND_LABELS = {
+    "use": _l("Use"),
+    "loan": _l("Loan"),
+    "renewal": _l("Renewal"),
+    "reservation": _l("Reservation"),
+    "return": _l("Return"),
+    "booking": _l("Booking"),
+    "app-use": _l("App use"),
+    "issuance": _l("Certificate issued"),
+    "application": _l("Application"),
+    "check-up": _l("Check-up"),
+    "vaccination": _l("Vaccination"),
+    "consultation": _l("Consultation"),
+    "visit": _l("Visit"),
+    "class": _l("Class or course"),
+}
+
+
+def kind_label(kind: str | None) -> str:
+    """The kind of use in the reader's language (an unlisted kind as written)."""
+    if not kind:
+        return str(KIND_LABELS["use"])
+    label = KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind
+
+
+def source_label(source: str | None) -> str:
+    label = SOURCE_LABELS.get(source or "")
+    return str(label) if label is not None else (source or "")
 
 
 class UsageError(ValueError):

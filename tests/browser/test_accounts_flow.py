@@ -86,7 +86,7 @@ def test_admin_console_pages_are_accessible(page):
                  "/account/settings"):
         page.goto(path)
     page.get_by_role("link", name="Audit log").first.click()
-    expect(page.locator("table")).to_contain_text("Signed in")  # the action, in words
+    expect(page.locator("table")).to_contain_text("Signed in")  # the action by its label
     page.goto("/admin/accounts/new")
     page.get_by_role("button", name="Create account and send invitation").click()
     page.audit()
