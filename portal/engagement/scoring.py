@@ -61,7 +61,7 @@ from sqlalchemy.schema import DropTable
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime
-from portal.engagement import weights
+from portal.engagement import kpis, weights
 from portal.engagement.models import (
     MEASURES,
     Band,
@@ -155,7 +155,9 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     count = connection.execute(select(func.count()).select_from(fresh)).scalar_one()
     if not replace_current or as_of.day == 1:
         _write_snapshots(connection, fresh, as_of)
-    _write_aggregates(connection, fresh, as_of, end, [s.id for s in services])
+    eligibility = {s.id: _rule_conditions(s.eligibility, Resident.__table__, year)
+                   for s in services if s.eligibility}
+    _write_aggregates(connection, fresh, as_of, end, [s.id for s in services], eligibility)
     if replace_current:
         _replace_current(connection, fresh, postgresql)
     for table in temporary:
@@ -321,7 +323,7 @@ def _used(p: _Inputs, unscored, *, previous: bool):
         days_between(literal(p.end, UTCDateTime), last_use).label("days"),
         func.count().filter(and_(at >= window_start_then, at < p.month_ago)).label("uses_then"),
         days_between(literal(p.month_ago, UTCDateTime), func.max(at).filter(at < p.month_ago))
-        .label("days_then"))
+        .label("days_then"), *kpis.usage_counts(at, p.end, p.interval))
         .where(e.c.service_id == p.service_id, at < p.end)
         .group_by(e.c.resident_id)
         .having(e.c.resident_id.not_in(unscored))).subquery("usage")
@@ -338,6 +340,7 @@ def _used(p: _Inputs, unscored, *, previous: bool):
     # around it, the score would be worked out again for the band and the trend
     scored = (select(
         u.resident_id, u.last_use, u.uses, round_float(u.days, DIGITS).label("days"),
+        *(u[name] for name in kpis.PAIR_COLUMNS),
         round_float(recency, DIGITS).label("recency"),
         round_float(frequency, DIGITS).label("frequency"),
         round_float(p.score(recency, frequency), DIGITS).label("score"),
@@ -349,7 +352,8 @@ def _used(p: _Inputs, unscored, *, previous: bool):
         "reason": null(), "recency": scored.c.recency, "frequency": scored.c.frequency,
         "satisfaction": null(), "friction": literal(100.0),
         "last_use_at": scored.c.last_use, "days_since_last_use": scored.c.days,
-        "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then})
+        "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then,
+        **{name: scored.c[name] for name in kpis.PAIR_COLUMNS}})
 
 
 def _never_used(p: _Inputs, year: int, *, previous: bool):
@@ -366,7 +370,7 @@ def _never_used(p: _Inputs, year: int, *, previous: bool):
         "reason": literal(NEVER_USED), "recency": null(), "frequency": null(),
         "satisfaction": null(), "friction": null(), "last_use_at": null(),
         "days_since_last_use": null(), "uses_in_window": literal(0),
-        "score_30d_ago": never.c.score_then})
+        "score_30d_ago": never.c.score_then, **dict.fromkeys(kpis.PAIR_COLUMNS, literal(0))})
 
 
 def _rows(p: _Inputs, rows, *, previous: bool, values: dict):
@@ -449,9 +453,11 @@ def _write_snapshots(connection, source: Table, as_of: date) -> None:
 
 
 def _write_aggregates(connection, target: Table, as_of: date, end,
-                      active_services: list[int]) -> None:
+                      active_services: list[int], eligibility: dict[int, list]) -> None:
     """Per service, per department and for everything: counts by band, mean, median
-    (per service), at-risk residents, measure means, a histogram, active residents.
+    (per service), at-risk residents, measure means, a histogram, active residents,
+    and the KPIs (``portal.engagement.kpis``; ``eligibility``: the conditions of the
+    active services' rules).
 
     One grouped pass gives everything that adds up (per service and histogram bin);
     departments and the municipality are summed from it. Only what does not add up
@@ -504,6 +510,7 @@ def _write_aggregates(connection, target: Table, as_of: date, end,
     _add_medians(connection, target, rows)
     _add_unscored_activity(connection, rows, end, department_of, active_services)
     rows.setdefault(("all", 0), _empty_aggregate())  # every day has its point in the history
+    kpis.add_to_aggregates(connection, target, rows, end, department_of, eligibility)
 
     a = ScoreAggregate.__table__
     connection.execute(delete(a).where(a.c.as_of == as_of))

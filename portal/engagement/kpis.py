@@ -1,0 +1,258 @@
+"""The KPIs around the score: retention, lapse, and uptake among the eligible.
+
+They are worked out by the recompute from the fresh scores table and stored with
+each day's aggregates (``ScoreAggregate``) as counts — a share is a count over
+its n — so pages and 12-month trends read stored rows, never the events. The
+definitions (also in ``docs/scoring.md``, "KPIs"), for a day D, T = the end of D
+and i = the service's expected interval in days:
+
+- **retention, 30 days**: of the residents who used the service in the 30 days
+  before the last 30 (T − 60 d ≤ t < T − 30 d), the share who used it again in the
+  last 30 (T − 30 d ≤ t < T). **90 days**: the same with 180 and 90 days.
+- **lapse**: a resident *used a service regularly* when they used it at least twice
+  in the three intervals before the last three (T − 6i ≤ t ≤ T − 3i), and *lapsed*
+  when, after that, they have not used it for more than three intervals (the last
+  use before T − 3i). The share is lapsed over regular users.
+- **uptake among the eligible**: for a service with an eligibility rule, of the
+  residents the rule covers, the share who used the service in the scoring window
+  (90 days, or one interval if longer).
+
+Per department and for the municipality, retention and lapse count residents, each
+once: *retained* = used any of the scope's services in the previous period and any
+of them in this one; *lapsed* = lapsed from at least one of them, over the residents
+who used at least one of them regularly. Uptake adds up (resident, service) pairs
+over the services with a rule. Residents who are not scored (no consent to
+profiling) are not in the KPIs, as they are not in the scores.
+
+The inputs per (resident, service) are three counts of the recompute's grouped pass
+over the events (``usage_counts``); the rest is three grouped queries over the
+fresh table and one over the residents covered by a rule (``add_to_aggregates``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Table, and_, case, func, literal, or_, select, union_all
+
+from portal.engagement.models import ScoreAggregate
+from portal.extensions import db
+from portal.residents.models import Resident
+from portal.services.models import Service
+
+LAPSE_INTERVALS = 3  # no use for more than this many intervals: lapsed
+MIN_REGULAR_USES = 2  # uses in the three intervals before that: a regular user
+PAIR_COLUMNS = ("uses_prev_30", "uses_prev_90", "uses_prev_3i")
+FIGURES = ("prev_users_30", "retained_30", "prev_users_90", "retained_90",
+           "regular_users", "lapsed", "eligible", "eligible_users")
+KEYS = ("retention_30", "retention_90", "lapse", "uptake")
+# per KPI: the count, its n, and how many days back the previous period's figure is
+PARTS = {"retention_30": ("retained_30", "prev_users_30", 30),
+         "retention_90": ("retained_90", "prev_users_90", 90),
+         "lapse": ("lapsed", "regular_users", 30),
+         "uptake": ("eligible_users", "eligible", 30)}
+
+
+# -- in the recompute -----------------------------------------------------------------
+
+def usage_counts(at, end: datetime, interval_days: int) -> list:
+    """The extra columns of the recompute's grouped pass over one service's events
+    (``at``: the event time column), in the order of ``PAIR_COLUMNS``."""
+    gap = timedelta(days=LAPSE_INTERVALS * interval_days)
+    return [
+        func.count().filter(and_(at >= end - timedelta(days=60),
+                                 at < end - timedelta(days=30))).label("uses_prev_30"),
+        func.count().filter(and_(at >= end - timedelta(days=180),
+                                 at < end - timedelta(days=90))).label("uses_prev_90"),
+        func.count().filter(and_(at >= end - 2 * gap, at <= end - gap)).label("uses_prev_3i"),
+    ]
+
+
+def regular(table: Table):
+    """Used the service at least twice in the three intervals before the last three."""
+    return table.c.uses_prev_3i >= MIN_REGULAR_USES
+
+
+def lapsed(table: Table):
+    """A regular user who has not used the service for more than three intervals."""
+    return and_(regular(table),
+                table.c.days_since_last_use > LAPSE_INTERVALS * table.c.interval_days)
+
+
+def add_to_aggregates(connection, target: Table, rows: dict, end: datetime,
+                      department_of: dict[int, int], eligibility: dict[int, list]) -> None:
+    """Add the KPI counts to every aggregate row (``rows``: (scope, id) → values,
+    with a row for every service and department that has scores in ``target``, the
+    fresh scores table). ``eligibility`` maps each active service with a rule to its
+    conditions over the residents table."""
+    for values in rows.values():
+        values.update(dict.fromkeys(FIGURES, 0))
+    _per_service(connection, target, rows, end)
+    _per_resident(connection, target, rows, end)
+    _uptake(connection, target, rows, department_of, eligibility)
+
+
+def _since(end: datetime, days: int) -> datetime:
+    return end - timedelta(days=days)
+
+
+def _per_service(connection, target: Table, rows: dict, end: datetime) -> None:
+    """Per service, (resident, service) pairs are residents: one grouped pass."""
+    t = target.c
+    flags = {
+        "prev_users_30": t.uses_prev_30 > 0,
+        "retained_30": and_(t.uses_prev_30 > 0, t.last_use_at >= _since(end, 30)),
+        "prev_users_90": t.uses_prev_90 > 0,
+        "retained_90": and_(t.uses_prev_90 > 0, t.last_use_at >= _since(end, 90)),
+        "regular_users": regular(target),
+        "lapsed": lapsed(target),
+    }
+    query = (select(t.service_id, *(func.sum(case((c, 1), else_=0)) for c in flags.values()))
+             .where(or_(t.uses_prev_30 > 0, t.uses_prev_90 > 0, regular(target)))
+             .group_by(t.service_id))
+    for service_id, *counts in connection.execute(query):
+        rows[("service", service_id)].update(
+            {name: int(n or 0) for name, n in zip(flags, counts, strict=True)})
+
+
+def _per_resident(connection, target: Table, rows: dict, end: datetime) -> None:
+    """Per department and for the municipality, each resident once: per resident
+    whether they used any of the scope's services in each period, were a regular
+    user of one and lapsed from one; then summed. Rows without a use in 180 days
+    that are not regular add nothing and are left out."""
+    t = target.c
+    services = Service.__table__
+
+    def any_(condition):
+        return func.max(case((condition, 1), else_=0))
+
+    relevant = or_(t.last_use_at >= _since(end, 180), regular(target))
+    for scope, key, source in (
+            ("department", services.c.department_id,
+             target.join(services, services.c.id == t.service_id)),
+            ("all", literal(0), target)):
+        per_resident = (select(
+            key.label("key"),
+            any_(t.uses_prev_30 > 0).label("before_30"),
+            any_(t.last_use_at >= _since(end, 30)).label("now_30"),
+            any_(t.uses_prev_90 > 0).label("before_90"),
+            any_(t.last_use_at >= _since(end, 90)).label("now_90"),
+            any_(regular(target)).label("regular"), any_(lapsed(target)).label("lapsed"))
+            .select_from(source).where(relevant)
+            .group_by(key, t.resident_id)).subquery("per_resident")
+        p = per_resident.c
+        query = (select(p.key, func.sum(p.before_30), func.sum(p.before_30 * p.now_30),
+                        func.sum(p.before_90), func.sum(p.before_90 * p.now_90),
+                        func.sum(p.regular), func.sum(p.lapsed))
+                 .group_by(p.key))
+        for key_value, *counts in connection.execute(query):
+            rows[(scope, int(key_value))].update({
+                name: int(n or 0) for name, n in zip(
+                    ("prev_users_30", "retained_30", "prev_users_90", "retained_90",
+                     "regular_users", "lapsed"), counts, strict=True)})
+
+
+def _uptake(connection, target: Table, rows: dict, department_of: dict[int, int],
+            eligibility: dict[int, list]) -> None:
+    """For each service with a rule: the residents it covers, and those of them who
+    used it in the scoring window (one statement; the residents who never used it
+    are in the fresh table too, with no use). Departments and the municipality add
+    up the pairs."""
+    if not eligibility:
+        return
+    t, r = target.c, Resident.__table__
+    branches = [select(literal(service_id).label("service_id"), func.count(),
+                       func.sum(case((t.uses_in_window > 0, 1), else_=0)))
+                .select_from(target.join(r, r.c.id == t.resident_id))
+                .where(t.service_id == service_id, *conditions)
+                for service_id, conditions in sorted(eligibility.items())]
+    query = branches[0] if len(branches) == 1 else union_all(*branches)
+    for service_id, eligible, users in connection.execute(query):
+        if not eligible:  # (a count without GROUP BY has a row even for no residents)
+            continue
+        for key in (("service", service_id), ("department", department_of[service_id]),
+                    ("all", 0)):
+            values = rows[key]
+            values["eligible"] += int(eligible or 0)
+            values["eligible_users"] += int(users or 0)
+
+
+# -- on the pages ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figure:
+    """One KPI as of ``day``: ``count`` of ``n``, and the share of the previous
+    period (the newest stored day at least one period earlier)."""
+
+    key: str
+    count: int
+    n: int
+    day: date
+    previous_share: float | None = None
+    previous_n: int = 0
+    previous_day: date | None = None
+
+    @property
+    def share(self) -> float | None:
+        return self.count / self.n if self.n else None
+
+    @property
+    def change(self) -> float | None:
+        """In percentage points."""
+        if self.share is None or self.previous_share is None:
+            return None
+        return round((self.share - self.previous_share) * 100, 1)
+
+    @property
+    def better(self) -> bool | None:
+        """Whether the change is for the better (lapse: down is better)."""
+        if not self.change:
+            return None
+        return self.change < 0 if self.key == "lapse" else self.change > 0
+
+
+def share_of(row: ScoreAggregate | None, key: str) -> float | None:
+    if row is None:
+        return None
+    count, n, _ = PARTS[key]
+    total = getattr(row, n)
+    return getattr(row, count) / total if total else None
+
+
+def figures(history: list[ScoreAggregate]) -> list[Figure]:
+    """The KPIs of the newest row of ``history`` (rows of one scope, oldest first),
+    each against the newest row one of its periods earlier."""
+    if not history:
+        return []
+    latest = history[-1]
+    out = []
+    for key in KEYS:
+        count, n, days = PARTS[key]
+        before = next((row for row in reversed(history)
+                       if row.as_of <= latest.as_of - timedelta(days=days)), None)
+        out.append(Figure(key, getattr(latest, count), getattr(latest, n), latest.as_of,
+                          share_of(before, key), getattr(before, n) if before else 0,
+                          before.as_of if before else None))
+    return out
+
+
+def summary(scope: str, scope_id: int, day: date | None) -> list[Figure]:
+    """The KPIs of one scope on ``day`` (the newest day with aggregates) against the
+    previous periods: one query."""
+    if day is None:
+        return []
+    a = ScoreAggregate
+
+    def newest_by(days: int):
+        return (select(func.max(a.as_of))
+                .where(a.scope == scope, a.scope_id == scope_id,
+                       a.as_of <= day - timedelta(days=days)).scalar_subquery())
+
+    rows = list(db.session.scalars(
+        select(a).where(a.scope == scope, a.scope_id == scope_id,
+                        or_(a.as_of == day, a.as_of == newest_by(30), a.as_of == newest_by(90)))
+        .order_by(a.as_of)))
+    if not rows or rows[-1].as_of != day:
+        return []
+    return figures(rows)
