@@ -25,8 +25,10 @@ over the services with a rule. Residents who are not scored (no consent to
 profiling) are not in the KPIs, as they are not in the scores.
 
 The inputs per (resident, service) are three counts of the recompute's grouped pass
-over the events (``usage_counts``); the rest is three grouped queries over the
-fresh table and one over the residents covered by a rule (``add_to_aggregates``).
+over the events (``usage_counts``). The counts per department and for the
+municipality are columns of the recompute's pass per resident (``resident_flags``,
+``resident_sums``); per service they take one grouped query over the fresh table,
+and uptake one over the residents a rule covers (``add_to_aggregates``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from sqlalchemy import Table, and_, case, func, literal, or_, select, union_all
 from portal.engagement.models import ScoreAggregate
 from portal.extensions import db
 from portal.residents.models import Resident
-from portal.services.models import Service
 
 LAPSE_INTERVALS = 3  # no use for more than this many intervals: lapsed
 MIN_REGULAR_USES = 2  # uses in the three intervals before that: a regular user
@@ -87,9 +88,9 @@ def add_to_aggregates(connection, target: Table, rows: dict, end: datetime,
     fresh scores table). ``eligibility`` maps each active service with a rule to its
     conditions over the residents table."""
     for values in rows.values():
-        values.update(dict.fromkeys(FIGURES, 0))
+        for name in FIGURES:  # departments and the municipality: from the pass per resident
+            values.setdefault(name, 0)
     _per_service(connection, target, rows, end)
-    _per_resident(connection, target, rows, end)
     _uptake(connection, target, rows, department_of, eligibility)
 
 
@@ -116,41 +117,31 @@ def _per_service(connection, target: Table, rows: dict, end: datetime) -> None:
             {name: int(n or 0) for name, n in zip(flags, counts, strict=True)})
 
 
-def _per_resident(connection, target: Table, rows: dict, end: datetime) -> None:
-    """Per department and for the municipality, each resident once: per resident
-    whether they used any of the scope's services in each period, were a regular
-    user of one and lapsed from one; then summed. Rows without a use in 180 days
-    that are not regular add nothing and are left out."""
+def resident_flags(target: Table, end: datetime) -> list:
+    """For the recompute's pass per resident (per department and for the
+    municipality): whether the resident used any of the scope's services in each
+    period, used one regularly and lapsed from one (columns of a query grouped by
+    scope and resident)."""
     t = target.c
-    services = Service.__table__
 
-    def any_(condition):
-        return func.max(case((condition, 1), else_=0))
+    def any_(condition, name):
+        return func.max(case((condition, 1), else_=0)).label(name)
 
-    relevant = or_(t.last_use_at >= _since(end, 180), regular(target))
-    for scope, key, source in (
-            ("department", services.c.department_id,
-             target.join(services, services.c.id == t.service_id)),
-            ("all", literal(0), target)):
-        per_resident = (select(
-            key.label("key"),
-            any_(t.uses_prev_30 > 0).label("before_30"),
-            any_(t.last_use_at >= _since(end, 30)).label("now_30"),
-            any_(t.uses_prev_90 > 0).label("before_90"),
-            any_(t.last_use_at >= _since(end, 90)).label("now_90"),
-            any_(regular(target)).label("regular"), any_(lapsed(target)).label("lapsed"))
-            .select_from(source).where(relevant)
-            .group_by(key, t.resident_id)).subquery("per_resident")
-        p = per_resident.c
-        query = (select(p.key, func.sum(p.before_30), func.sum(p.before_30 * p.now_30),
-                        func.sum(p.before_90), func.sum(p.before_90 * p.now_90),
-                        func.sum(p.regular), func.sum(p.lapsed))
-                 .group_by(p.key))
-        for key_value, *counts in connection.execute(query):
-            rows[(scope, int(key_value))].update({
-                name: int(n or 0) for name, n in zip(
-                    ("prev_users_30", "retained_30", "prev_users_90", "retained_90",
-                     "regular_users", "lapsed"), counts, strict=True)})
+    return [any_(t.uses_prev_30 > 0, "kpi_before_30"),
+            any_(t.last_use_at >= _since(end, 30), "kpi_now_30"),
+            any_(t.uses_prev_90 > 0, "kpi_before_90"),
+            any_(t.last_use_at >= _since(end, 90), "kpi_now_90"),
+            any_(regular(target), "kpi_regular"), any_(lapsed(target), "kpi_lapsed")]
+
+
+def resident_sums(c) -> dict:
+    """The KPI counts from the columns of ``resident_flags`` (``c``), each resident
+    once: retained = used any of the scope's services before and any of them now."""
+    return {"prev_users_30": func.sum(c.kpi_before_30),
+            "retained_30": func.sum(c.kpi_before_30 * c.kpi_now_30),
+            "prev_users_90": func.sum(c.kpi_before_90),
+            "retained_90": func.sum(c.kpi_before_90 * c.kpi_now_90),
+            "regular_users": func.sum(c.kpi_regular), "lapsed": func.sum(c.kpi_lapsed)}
 
 
 def _uptake(connection, target: Table, rows: dict, department_of: dict[int, int],

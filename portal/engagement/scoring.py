@@ -533,9 +533,9 @@ def _aggregate_row(t: dict) -> dict:
 
 def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end) -> None:
     """Residents scored, at risk, and active in the last 30 and 90 days, each counted
-    once per department and once for everything: one grouped pass per scope (per
-    resident, then summed). Per service a score is a resident: the main pass counts
-    them."""
+    once per department and once for everything, and the KPI counts that count
+    residents (``kpis.resident_flags``): one grouped pass per scope (per resident,
+    then summed). Per service a score is a resident: the main pass counts them."""
     services = Service.__table__
     since_90, since_30 = end - timedelta(days=90), end - timedelta(days=30)
     last_use = target.c.last_use_at
@@ -544,15 +544,16 @@ def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end)
     for scope, key in (("department", services.c.department_id), ("all", literal(0))):
         per_resident = (select(key.label("key"), *(
             func.max(case((condition, 1), else_=0)).label(name)
-            for name, condition in flags.items()))
+            for name, condition in flags.items()), *kpis.resident_flags(target, end))
             .select_from(target.join(services, services.c.id == target.c.service_id))
             .group_by(key, target.c.resident_id)).subquery()
+        sums = {name: func.sum(per_resident.c[name]) for name in flags} | kpis.resident_sums(
+            per_resident.c)
         for key_value, residents, *counts in connection.execute(
-                select(per_resident.c.key, func.count(),
-                       *(func.sum(per_resident.c[name]) for name in flags))
+                select(per_resident.c.key, func.count(), *sums.values())
                 .group_by(per_resident.c.key)):
             rows[(scope, int(key_value))].update(
-                residents=residents, **{name: int(n or 0) for name, n in zip(flags, counts,
+                residents=residents, **{name: int(n or 0) for name, n in zip(sums, counts,
                                                                               strict=True)})
 
 
