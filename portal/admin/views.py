@@ -19,6 +19,7 @@ from portal.audit.models import AuditEntry
 from portal.auth import accounts
 from portal.auth.models import Role, User
 from portal.engagement import dashboards
+from portal.engagement import kpis as engagement_kpis
 from portal.extensions import db
 from portal.forms import filter_values, options
 from portal.mail.outbox import dispatch
@@ -49,13 +50,14 @@ def home():
             select(func.count()).select_from(Service).where(Service.active.is_(True))),
     }
     day, kpis = dashboards.kpis(*dashboards.scope_for(current_user))
+    kpi_line = engagement_kpis.summary(*dashboards.scope_for(current_user), day)
     recent = []
     if can_view_audit_log(current_user):
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
-                           kpi_day=day)
+                           kpi_day=day, kpi_line=kpi_line)
 
 
 @bp.get("/accounts")

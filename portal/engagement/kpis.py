@@ -36,9 +36,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Table, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import contains_eager
 
-from portal.engagement.models import ScoreAggregate
+from portal.engagement.models import EngagementScore, ScoreAggregate
 from portal.extensions import db
 from portal.residents.models import Resident
 
@@ -247,3 +248,20 @@ def summary(scope: str, scope_id: int, day: date | None) -> list[Figure]:
     if not rows or rows[-1].as_of != day:
         return []
     return figures(rows)
+
+
+def lapsed_list(service_id: int) -> Select:
+    """The residents who lapsed from one service, the most recent lapse first (one
+    query; the scores' key starts with the service)."""
+    return (select(EngagementScore)
+            .join(EngagementScore.resident)
+            .options(contains_eager(EngagementScore.resident))
+            .where(EngagementScore.service_id == service_id,
+                   lapsed(EngagementScore.__table__))
+            .order_by(EngagementScore.last_use_at.desc(), EngagementScore.resident_id))
+
+
+def lapse_window(interval_days: int) -> tuple[int, int]:
+    """The days before the end of the day, from and to, of the uses that make a
+    regular user (the three intervals before the last three)."""
+    return 2 * LAPSE_INTERVALS * interval_days, LAPSE_INTERVALS * interval_days
