@@ -59,18 +59,18 @@ def town(catalogue):
 
 
 def kpi_rows(html: str) -> str:
-    return html.split('id="kpis-title"')[1].split("</table>")[0]
+    return html.split('id="kpis-title"')[1].split("</dl>")[0]
 
 
 def test_service_page_shows_each_kpi_with_n_and_change(manager_client, town):
     html = manager_client.get("/admin/services/library-loans/engagement",
                               headers=EN).get_data(as_text=True)
     table = kpi_rows(html)
-    retention = table.split("Retention, 30 days")[1].split("</tr>")[0]
+    retention = table.split("Retention, 30 days")[1].split("</div>")[0]
     assert "50%" in retention and "3 of 6 who used it in the 30 days before" in retention
     # 30 days earlier: nobody had used it 30–60 days before, so no share to compare
     assert "no figure for the previous period" in retention
-    lapse = table.split("Lapse")[1].split("</tr>")[0]
+    lapse = table.split("Lapse")[1].split("</div>")[0]
     assert "50%" in lapse and "2 of 4 regular users" in lapse and "See who lapsed" in lapse
     assert "open to everyone" in table.split("Uptake among the eligible")[1]
     assert "Retention over the last 12 months" in html
@@ -80,7 +80,7 @@ def test_service_page_shows_each_kpi_with_n_and_change(manager_client, town):
 def test_uptake_and_its_change_on_a_service_with_a_rule(manager_client, town):
     html = manager_client.get("/admin/services/senior-bus-pass/engagement",
                               headers=EN).get_data(as_text=True)
-    uptake = kpi_rows(html).split("Uptake among the eligible")[1].split("</tr>")[0]
+    uptake = kpi_rows(html).split("Uptake among the eligible")[1].split("</div>")[0]
     assert "25%" in uptake and "1 of 4 eligible residents" in uptake
     assert "up 25.0 points" in uptake and "(better)" in uptake  # nobody 30 days ago
     assert "Lapse and uptake over the last 12 months" in html
@@ -91,7 +91,7 @@ def test_the_kpis_in_japanese(manager_client, town):
                               headers=JA).get_data(as_text=True)
     table = kpi_rows(html)
     assert "継続率（30日）" in table and "離脱率" in table and "対象者の利用率" in table
-    assert "前期比 +25.0ポイント (改善)" in table
+    assert "前期比 +25.0ポイント（改善）" in table
     assert "Retention" not in table and "Lapse" not in table
 
 
@@ -159,7 +159,7 @@ def test_console_home_has_a_kpi_line(manager_client, staff_client, town):
     line = html.split('id="kpi-line"')[1].split("</p>")[0]
     # the municipality: of A B C D G H (used a service 30–60 days ago) A D H used one
     # since; C G lapsed of the regular C D G H
-    assert "Retention, 30 days: <strong>50%</strong> (3 of 6" in line
+    assert "Retention, 30 days: <strong>50%</strong> (3 of 6 residents), no figure" in line
     assert "Lapse: <strong>50%</strong> (2 of 4" in line
     assert "Uptake among the eligible" in line and "Retention, 90 days" not in line
     staff = staff_client.get("/admin/", headers=EN).get_data(as_text=True)
