@@ -169,4 +169,5 @@ def test_console_home_has_a_kpi_line(manager_client, staff_client, town):
 def test_console_home_kpi_line_in_japanese(manager_client, town):
     html = manager_client.get("/admin/", headers=JA).get_data(as_text=True)
     line = html.split('id="kpi-line"')[1].split("</p>")[0]
-    assert "継続率（30日）" in line and "離脱率" in line and "6人中 3人" in line
+    assert "継続率（30日） <strong>50%</strong>（6人中 3人）、前期の数字なし" in line
+    assert "離脱率 <strong>50%</strong>（4人中 2人）" in line
