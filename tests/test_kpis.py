@@ -212,3 +212,30 @@ def test_summary_reads_the_stored_rows(town, count_queries):
     assert figures["retention_90"].previous_day == DAY - timedelta(days=91)
     assert (figures["lapse"].count, figures["lapse"].n) == (3, 5)
     assert kpis.summary("all", 0, None) == []
+
+
+def test_the_trends_are_drawn_from_the_stored_rows_as_svg_and_pdf(town, app):
+    from reportlab.graphics import renderPDF
+
+    from portal.charts import render_svg, table_rows, to_drawing
+    from portal.engagement import charts
+
+    scoring.recompute(DAY - timedelta(days=20))
+    scoring.recompute(DAY)
+    history = list(db.session.scalars(select(ScoreAggregate).where(
+        ScoreAggregate.scope == "service",
+        ScoreAggregate.scope_id == factories.service("library-loans").id)
+        .order_by(ScoreAggregate.as_of)))
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        retention = charts.retention_trend(history)
+        lapse = charts.lapse_and_uptake_trend(history, uptake=False)
+        # 20 days earlier: 3 of 3 retained over 30 days, nobody 90–180 days before
+        # but E, not retained; today 3 of 6 and 1 of 2
+        assert [s.values for s in retention.series] == [[100.0, 50.0], [0.0, 50.0]]
+        assert [s.values for s in lapse.series] == [[0.0, 50.0]]  # 0 of D; C G of C D G H
+        assert [s.name for s in charts.lapse_and_uptake_trend(history, uptake=True).series] \
+            == ["Lapse", "Uptake among the eligible"]
+        assert table_rows(retention)[-1][1:] == ("50", "50")
+        for chart in (retention, lapse):
+            assert 'role="img"' in render_svg(chart, id_prefix="kpi")
+            assert renderPDF.drawToString(to_drawing(chart)).startswith(b"%PDF")
