@@ -80,9 +80,9 @@ def test_the_inputs_per_resident_and_service(town):
     def inputs(name):
         s = db.session.get(EngagementScore, {"service_id": loans,
                                              "resident_id": town[name].id})
-        return s.uses_prev_30, s.uses_prev_90, s.uses_prev_3i
+        return s.used_prev_30, s.used_prev_90, s.uses_prev_3i
 
-    assert inputs("C") == (2, 1, 2)
+    assert inputs("C") == (1, 1, 2)
     assert inputs("E") == (0, 1, 0)
     assert inputs("H") == (1, 0, 2)  # T − 60 opens both windows; T − 30 closes the lapse one
 

@@ -24,8 +24,9 @@ who used at least one of them regularly. Uptake adds up (resident, service) pair
 over the services with a rule. Residents who are not scored (no consent to
 profiling) are not in the KPIs, as they are not in the scores.
 
-The inputs per (resident, service) are three counts of the recompute's grouped pass
-over the events (``usage_counts``). The counts per department and for the
+The inputs per (resident, service) come from the recompute's grouped pass over the
+events: two more aggregates there (``usage_columns``), worked into three columns of
+the scores (``pair_values``). The counts per department and for the
 municipality are columns of the recompute's pass per resident (``resident_flags``,
 ``resident_sums``); per service they take one grouped query over the fresh table,
 and uptake one over the residents a rule covers (``add_to_aggregates``).
@@ -45,7 +46,7 @@ from portal.residents.models import Resident
 
 LAPSE_INTERVALS = 3  # no use for more than this many intervals: lapsed
 MIN_REGULAR_USES = 2  # uses in the three intervals before that: a regular user
-PAIR_COLUMNS = ("uses_prev_30", "uses_prev_90", "uses_prev_3i")
+PAIR_COLUMNS = ("used_prev_30", "used_prev_90", "uses_prev_3i")
 FIGURES = ("prev_users_30", "retained_30", "prev_users_90", "retained_90",
            "regular_users", "lapsed", "eligible", "eligible_users")
 KEYS = ("retention_30", "retention_90", "lapse", "uptake")
@@ -58,17 +59,34 @@ PARTS = {"retention_30": ("retained_30", "prev_users_30", 30),
 
 # -- in the recompute -----------------------------------------------------------------
 
-def usage_counts(at, end: datetime, interval_days: int) -> list:
-    """The extra columns of the recompute's grouped pass over one service's events
-    (``at``: the event time column), in the order of ``PAIR_COLUMNS``."""
+def usage_columns(at, end: datetime, interval_days: int, *, month_ago: datetime) -> list:
+    """The extra aggregates of the recompute's grouped pass over one service's events
+    (``at``: the event time column): the last use before T − 90 d, the uses in the
+    three intervals before the last three and — unless it is the pass's own last use
+    before ``month_ago`` (the end of D − 30: T − 30 d wherever no clock change came
+    between) — the last use before T − 30 d. Maxima, not counts, where a yes/no will
+    do: a maximum the pass already has costs nothing more."""
     gap = timedelta(days=LAPSE_INTERVALS * interval_days)
-    return [
-        func.count().filter(and_(at >= end - timedelta(days=60),
-                                 at < end - timedelta(days=30))).label("uses_prev_30"),
-        func.count().filter(and_(at >= end - timedelta(days=180),
-                                 at < end - timedelta(days=90))).label("uses_prev_90"),
-        func.count().filter(and_(at >= end - 2 * gap, at <= end - gap)).label("uses_prev_3i"),
-    ]
+    columns = [func.max(at).filter(at < end - timedelta(days=90)).label("kpi_last_before_90"),
+               func.count().filter(and_(at >= end - 2 * gap, at <= end - gap))
+               .label("kpi_uses_prev_3i")]
+    if month_ago != end - timedelta(days=30):
+        columns.append(func.max(at).filter(at < end - timedelta(days=30))
+                       .label("kpi_last_before_30"))
+    return columns
+
+
+def pair_values(u, end: datetime, month_ago: datetime) -> list:
+    """The KPI inputs of one (resident, service), from the grouped pass's columns
+    ``u`` (see ``usage_columns``), in the order of ``PAIR_COLUMNS``: a use in the 30
+    days before the last 30 (1 or 0), the same for 90 days, the uses in the three
+    intervals before the last three."""
+    before_30 = (u.last_use_then if month_ago == end - timedelta(days=30)
+                 else u.kpi_last_before_30)
+    return [case((before_30 >= end - timedelta(days=60), 1), else_=0).label("used_prev_30"),
+            case((u.kpi_last_before_90 >= end - timedelta(days=180), 1), else_=0)
+            .label("used_prev_90"),
+            u.kpi_uses_prev_3i.label("uses_prev_3i")]
 
 
 def regular(table: Table):
@@ -103,71 +121,77 @@ def _per_service(connection, target: Table, rows: dict, end: datetime) -> None:
     """Per service, (resident, service) pairs are residents: one grouped pass."""
     t = target.c
     flags = {
-        "prev_users_30": t.uses_prev_30 > 0,
-        "retained_30": and_(t.uses_prev_30 > 0, t.last_use_at >= _since(end, 30)),
-        "prev_users_90": t.uses_prev_90 > 0,
-        "retained_90": and_(t.uses_prev_90 > 0, t.last_use_at >= _since(end, 90)),
+        "prev_users_30": t.used_prev_30 > 0,
+        "retained_30": and_(t.used_prev_30 > 0, t.last_use_at >= _since(end, 30)),
+        "prev_users_90": t.used_prev_90 > 0,
+        "retained_90": and_(t.used_prev_90 > 0, t.last_use_at >= _since(end, 90)),
         "regular_users": regular(target),
         "lapsed": lapsed(target),
     }
     query = (select(t.service_id, *(func.sum(case((c, 1), else_=0)) for c in flags.values()))
-             .where(or_(t.uses_prev_30 > 0, t.uses_prev_90 > 0, regular(target)))
+             .where(or_(t.used_prev_30 > 0, t.used_prev_90 > 0, regular(target)))
              .group_by(t.service_id))
     for service_id, *counts in connection.execute(query):
         rows[("service", service_id)].update(
             {name: int(n or 0) for name, n in zip(flags, counts, strict=True)})
 
 
-def resident_flags(target: Table, end: datetime) -> list:
+def resident_flags(target: Table) -> list:
     """For the recompute's pass per resident (per department and for the
-    municipality): whether the resident used any of the scope's services in each
-    period, used one regularly and lapsed from one (columns of a query grouped by
-    scope and resident)."""
+    municipality), columns of a query grouped by scope and resident: the most uses
+    of any of the scope's services in each previous period and in the three
+    intervals before the last three, and whether the resident lapsed from one.
+    Plain maxima where they do (cheaper than a CASE per row)."""
     t = target.c
-
-    def any_(condition, name):
-        return func.max(case((condition, 1), else_=0)).label(name)
-
-    return [any_(t.uses_prev_30 > 0, "kpi_before_30"),
-            any_(t.last_use_at >= _since(end, 30), "kpi_now_30"),
-            any_(t.uses_prev_90 > 0, "kpi_before_90"),
-            any_(t.last_use_at >= _since(end, 90), "kpi_now_90"),
-            any_(regular(target), "kpi_regular"), any_(lapsed(target), "kpi_lapsed")]
+    return [func.max(t.used_prev_30).label("kpi_before_30"),
+            func.max(t.used_prev_90).label("kpi_before_90"),
+            func.max(t.uses_prev_3i).label("kpi_regular_uses"),
+            func.max(case((lapsed(target), 1), else_=0)).label("kpi_lapsed")]
 
 
-def resident_sums(c) -> dict:
-    """The KPI counts from the columns of ``resident_flags`` (``c``), each resident
-    once: retained = used any of the scope's services before and any of them now."""
-    return {"prev_users_30": func.sum(c.kpi_before_30),
-            "retained_30": func.sum(c.kpi_before_30 * c.kpi_now_30),
-            "prev_users_90": func.sum(c.kpi_before_90),
-            "retained_90": func.sum(c.kpi_before_90 * c.kpi_now_90),
-            "regular_users": func.sum(c.kpi_regular), "lapsed": func.sum(c.kpi_lapsed)}
+def resident_sums(c, now_30, now_90) -> dict:
+    """The KPI counts from the columns of ``resident_flags`` (``c``) and the pass's
+    flags (0 or 1) of a use in the last 30 and 90 days, each resident once:
+    retained = used any of the scope's services before and any of them now."""
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    return {"prev_users_30": count(c.kpi_before_30 > 0),
+            "retained_30": count(and_(c.kpi_before_30 > 0, now_30 == 1)),
+            "prev_users_90": count(c.kpi_before_90 > 0),
+            "retained_90": count(and_(c.kpi_before_90 > 0, now_90 == 1)),
+            "regular_users": count(c.kpi_regular_uses >= MIN_REGULAR_USES),
+            "lapsed": func.sum(c.kpi_lapsed)}
 
 
 def _uptake(connection, target: Table, rows: dict, department_of: dict[int, int],
             eligibility: dict[int, list]) -> None:
-    """For each service with a rule: the residents it covers, and those of them who
-    used it in the scoring window (one statement; the residents who never used it
-    are in the fresh table too, with no use). Departments and the municipality add
-    up the pairs."""
+    """For each service with a rule: the residents it covers — those who never used
+    it (scored 0 because the rule covers them: the main pass has counted them) and
+    those of its users the rule covers, looked up here in one statement — and of
+    them the users with a use in the scoring window. Departments and the
+    municipality add up the pairs."""
     if not eligibility:
         return
     t, r = target.c, Resident.__table__
     branches = [select(literal(service_id).label("service_id"), func.count(),
                        func.sum(case((t.uses_in_window > 0, 1), else_=0)))
                 .select_from(target.join(r, r.c.id == t.resident_id))
-                .where(t.service_id == service_id, *conditions)
+                .where(t.service_id == service_id, t.reason.is_(None), *conditions)
                 for service_id, conditions in sorted(eligibility.items())]
     query = branches[0] if len(branches) == 1 else union_all(*branches)
-    for service_id, eligible, users in connection.execute(query):
-        if not eligible:  # (a count without GROUP BY has a row even for no residents)
+    users = {service_id: (int(n or 0), int(in_use or 0))
+             for service_id, n, in_use in connection.execute(query)}
+    for service_id in eligibility:
+        never = rows.get(("service", service_id), {}).get("never_used", 0)
+        eligible_users, in_use = users.get(service_id, (0, 0))
+        if not never + eligible_users:
             continue
         for key in (("service", service_id), ("department", department_of[service_id]),
                     ("all", 0)):
             values = rows[key]
-            values["eligible"] += int(eligible or 0)
-            values["eligible_users"] += int(users or 0)
+            values["eligible"] += never + eligible_users
+            values["eligible_users"] += in_use
 
 
 # -- on the pages ---------------------------------------------------------------------

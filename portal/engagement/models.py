@@ -107,10 +107,11 @@ class EngagementScore(db.Model):
     interval_days: Mapped[int] = mapped_column(Integer)
     previous_score: Mapped[float | None] = mapped_column(Float)
     score_30d_ago: Mapped[float | None] = mapped_column(Float)
-    # the inputs of the KPIs (portal.engagement.kpis): uses in the period before the
-    # last 30 days, before the last 90 days, and in the three intervals before the last three
-    uses_prev_30: Mapped[int] = mapped_column(Integer, default=0)
-    uses_prev_90: Mapped[int] = mapped_column(Integer, default=0)
+    # the inputs of the KPIs (portal.engagement.kpis): used in the 30 days before the last
+    # 30 (1) or not (0), the same for 90 days, and the uses in the three intervals before
+    # the last three
+    used_prev_30: Mapped[int] = mapped_column(Integer, default=0)
+    used_prev_90: Mapped[int] = mapped_column(Integer, default=0)
     uses_prev_3i: Mapped[int] = mapped_column(Integer, default=0)
     trend: Mapped[str] = mapped_column(String(10))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -322,13 +322,14 @@ def _used(p: _Inputs, unscored, *, previous: bool):
         func.count().filter(at >= window_start).label("uses"),
         days_between(literal(p.end, UTCDateTime), last_use).label("days"),
         func.count().filter(and_(at >= window_start_then, at < p.month_ago)).label("uses_then"),
-        days_between(literal(p.month_ago, UTCDateTime), func.max(at).filter(at < p.month_ago))
-        .label("days_then"), *kpis.usage_counts(at, p.end, p.interval))
+        func.max(at).filter(at < p.month_ago).label("last_use_then"),
+        *kpis.usage_columns(at, p.end, p.interval, month_ago=p.month_ago))
         .where(e.c.service_id == p.service_id, at < p.end)
         .group_by(e.c.resident_id)
         .having(e.c.resident_id.not_in(unscored))).subquery("usage")
     u = usage.c
     recency, frequency = p.recency(u.days), p.frequency(u.uses)
+    days_then = days_between(literal(p.month_ago, UTCDateTime), u.last_use_then)
     # not used yet 30 days ago: as for a resident who never used it, 0 when the
     # service has a rule and the resident was registered then, otherwise no score
     # (looked up only for those residents)
@@ -340,12 +341,12 @@ def _used(p: _Inputs, unscored, *, previous: bool):
     # around it, the score would be worked out again for the band and the trend
     scored = (select(
         u.resident_id, u.last_use, u.uses, round_float(u.days, DIGITS).label("days"),
-        *(u[name] for name in kpis.PAIR_COLUMNS),
+        *kpis.pair_values(u, p.end, p.month_ago),
         round_float(recency, DIGITS).label("recency"),
         round_float(frequency, DIGITS).label("frequency"),
         round_float(p.score(recency, frequency), DIGITS).label("score"),
-        case((u.days_then.is_(None), never_then),
-             else_=round_float(p.score(p.recency(u.days_then), p.frequency(u.uses_then)),
+        case((u.last_use_then.is_(None), never_then),
+             else_=round_float(p.score(p.recency(days_then), p.frequency(u.uses_then)),
                                DIGITS)).label("score_then"))
         .offset(FENCE).subquery("scored"))
     return _rows(p, scored, previous=previous, values={
@@ -544,11 +545,12 @@ def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end)
     for scope, key in (("department", services.c.department_id), ("all", literal(0))):
         per_resident = (select(key.label("key"), *(
             func.max(case((condition, 1), else_=0)).label(name)
-            for name, condition in flags.items()), *kpis.resident_flags(target, end))
+            for name, condition in flags.items()), *kpis.resident_flags(target))
             .select_from(target.join(services, services.c.id == target.c.service_id))
             .group_by(key, target.c.resident_id)).subquery()
-        sums = {name: func.sum(per_resident.c[name]) for name in flags} | kpis.resident_sums(
-            per_resident.c)
+        c = per_resident.c
+        sums = {name: func.sum(c[name]) for name in flags} | kpis.resident_sums(
+            c, now_30=c.active_30, now_90=c.active_90)
         for key_value, residents, *counts in connection.execute(
                 select(per_resident.c.key, func.count(), *sums.values())
                 .group_by(per_resident.c.key)):

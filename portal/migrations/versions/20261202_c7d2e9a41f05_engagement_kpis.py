@@ -1,7 +1,8 @@
 """engagement KPIs: retention, lapse and uptake among the eligible
 
-Each score keeps the uses behind the KPIs (the period before the last 30 days,
-before the last 90 days, and the three intervals before the last three); each
+Each score keeps the inputs of the KPIs (whether the resident used the service
+in the 30 days before the last 30, the same for 90 days, and the uses in the
+three intervals before the last three); each
 day's aggregates keep the KPI counts, so the 12-month trends read stored rows.
 Existing rows get zeros; the next recompute fills them in.
 
@@ -20,7 +21,7 @@ down_revision = '5e1f0c2a7b3d'
 branch_labels = None
 depends_on = None
 
-SCORE_COLUMNS = ('uses_prev_30', 'uses_prev_90', 'uses_prev_3i')
+SCORE_COLUMNS = ('used_prev_30', 'used_prev_90', 'uses_prev_3i')
 AGGREGATE_COLUMNS = ('prev_users_30', 'retained_30', 'prev_users_90', 'retained_90',
                      'regular_users', 'lapsed', 'eligible', 'eligible_users')
 
