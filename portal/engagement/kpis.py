@@ -138,10 +138,10 @@ def _per_service(connection, target: Table, rows: dict, end: datetime) -> None:
 
 def resident_flags(target: Table) -> list:
     """For the recompute's pass per resident (per department and for the
-    municipality), columns of a query grouped by scope and resident: the most uses
-    of any of the scope's services in each previous period and in the three
-    intervals before the last three, and whether the resident lapsed from one.
-    Plain maxima where they do (cheaper than a CASE per row)."""
+    municipality), columns of a query grouped by scope and resident: whether the
+    resident used any of the scope's services in each previous period, the most
+    uses of one of them in the three intervals before the last three, and whether
+    they lapsed from one. Plain maxima where they do (cheaper than a CASE a row)."""
     t = target.c
     return [func.max(t.used_prev_30).label("kpi_before_30"),
             func.max(t.used_prev_90).label("kpi_before_90"),
