@@ -239,3 +239,26 @@ def test_the_trends_are_drawn_from_the_stored_rows_as_svg_and_pdf(town, app):
         for chart in (retention, lapse):
             assert 'role="img"' in render_svg(chart, id_prefix="kpi")
             assert renderPDF.drawToString(to_drawing(chart)).startswith(b"%PDF")
+
+
+def test_retention_where_the_clocks_changed_in_the_last_30_days(app, catalogue):
+    """Where a clock change lies between D − 30 and D, the end of D − 30 is not
+    T − 30 × 24 h: the pass then takes the last use before T − 30 d separately."""
+    original = app.config["TIME_ZONE"]
+    app.config["TIME_ZONE"] = "Europe/Berlin"  # summer time from 29 March 2026
+    try:
+        day = date(2026, 4, 10)
+        end = datetime.combine(day + timedelta(days=1), time.min,
+                               tzinfo=ZoneInfo("Europe/Berlin"))
+        who, gone = factories.resident(), factories.resident()
+        loans = factories.service("library-loans")
+        db.session.add_all(UsageEvent(
+            resident_id=r.id, service_id=loans.id, kind="use", channel="counter",
+            occurred_at=end - timedelta(days=d), source="staff",
+            idempotency_key=uuid.uuid4().hex) for r, d in ((who, 45), (who, 10), (gone, 50)))
+        db.session.flush()
+        scoring.recompute(day)
+        row = aggregate("service", loans.id, day)
+        assert (row.prev_users_30, row.retained_30) == (2, 1)
+    finally:
+        app.config["TIME_ZONE"] = original
