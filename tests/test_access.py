@@ -103,6 +103,8 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/services/cancer-screening/engagement",
      {**CONSOLE, "staff": 403}),  # another department's service
     ("GET", "/admin/services/library-loans/engagement.csv", RECORDS),
+    ("GET", "/admin/services/library-loans/lapsed", RECORDS),  # staff: own department
+    ("GET", "/admin/services/cancer-screening/lapsed", {**RECORDS, "staff": 403}),
     ("GET", "/admin/engagement/equity", CONSOLE),
     ("GET", "/admin/engagement/equity.csv", CONSOLE),
     ("GET", "/admin/engagement/equity?sort=-mean&dimension=age", CONSOLE),

@@ -24,6 +24,7 @@ from portal.audit.recording import record
 from portal.auth import accounts, sessions
 from portal.auth.models import Role, User
 from portal.engagement import dashboards
+from portal.engagement import kpis as engagement_kpis
 from portal.extensions import db
 from portal.forms import EmptyForm, filter_values, options
 from portal.mail.outbox import dispatch
@@ -57,13 +58,15 @@ def home():
     day, kpis = dashboards.kpis(*dashboards.scope_for(current_user))
     services = [s for s in dashboards.visible_services(current_user) if s.active]
     figures = dashboards.service_figures(day, [s.id for s in services])
+    kpi_line = engagement_kpis.summary(*dashboards.scope_for(current_user), day)
     recent = []
     if can_view_audit_log(current_user):
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
-                           kpi_day=day, services=services, figures=figures)
+                           kpi_day=day, services=services, figures=figures,
+                           kpi_line=kpi_line)
 
 
 @bp.get("/accounts")

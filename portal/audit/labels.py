@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "engagement.export": _l("Score list exported"),
     "engagement.exported": _l("Resident's score exported in a list"),
     "engagement.list_view": _l("Resident's score seen in a list"),
+    "engagement.lapse_list_view": _l("Resident seen in a list of lapsed users"),
     "engagement.recompute_requested": _l("Score recompute requested"),
     "import.apply": _l("Import applied"),
     "import.check": _l("Import file checked"),
@@ -59,7 +60,8 @@ ACTION_LABELS = {
 
 # Entries written once per resident shown on a list page or in an export: many rows
 # per page view, so the viewer hides them unless asked (or a resident is chosen).
-LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.exported")
+LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.lapse_list_view",
+                     "engagement.exported")
 
 TARGET_LABELS = {
     "api_tokens": _l("API token"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from portal.charts import BAND_STYLES, BarChart, LineChart, Segment, Series, Sparkline, StackedBar
+from portal.engagement import kpis
 from portal.engagement.explain import BAND_LABELS, NEEDS_ATTENTION
 from portal.engagement.models import ScoreAggregate
 from portal.engagement.scoring import HISTOGRAM_BINS
@@ -53,6 +54,35 @@ def at_risk_trend(history: list[ScoreAggregate]) -> LineChart:
         x_labels=[_date(a.as_of, "short") for a in history], empty_text=_("No data"),
         series=[Series(str(NEEDS_ATTENTION), [float(a.at_risk_residents) for a in history],
                        "line-3")])
+
+
+def _percentages(history: list[ScoreAggregate], key: str) -> list[float | None]:
+    return [None if share is None else 100 * share
+            for share in (kpis.share_of(a, key) for a in history)]
+
+
+def retention_trend(history: list[ScoreAggregate]) -> LineChart:
+    """Retention over 30 and 90 days, in %, from the stored aggregates."""
+    return LineChart(
+        title=_("Retention over the last 12 months"), y_label=_("Share (%)"),
+        y_min=0, y_max=100, x_labels=[_date(a.as_of, "short") for a in history],
+        empty_text=_("No data"),
+        series=[Series(_("30 days"), _percentages(history, "retention_30"), "line-1"),
+                Series(_("90 days"), _percentages(history, "retention_90"), "line-2")])
+
+
+def lapse_and_uptake_trend(history: list[ScoreAggregate], uptake: bool) -> LineChart:
+    """The lapse rate and (for a service with an eligibility rule) the uptake among the
+    eligible, in %."""
+    series = [Series(_("Lapse"), _percentages(history, "lapse"), "line-3")]
+    if uptake:
+        series.append(Series(_("Uptake among the eligible"), _percentages(history, "uptake"),
+                             "line-1"))
+    return LineChart(
+        title=_("Lapse and uptake over the last 12 months") if uptake
+        else _("Lapse over the last 12 months"), y_label=_("Share (%)"), y_min=0, y_max=100,
+        x_labels=[_date(a.as_of, "short") for a in history], empty_text=_("No data"),
+        series=series)
 
 
 def sparkline(service_name: str, snapshots) -> Sparkline:

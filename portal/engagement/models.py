@@ -107,6 +107,12 @@ class EngagementScore(db.Model):
     interval_days: Mapped[int] = mapped_column(Integer)
     previous_score: Mapped[float | None] = mapped_column(Float)
     score_30d_ago: Mapped[float | None] = mapped_column(Float)
+    # the inputs of the KPIs (portal.engagement.kpis): used in the 30 days before the last
+    # 30 (1) or not (0), the same for 90 days, and the uses in the three intervals before
+    # the last three
+    used_prev_30: Mapped[int] = mapped_column(Integer, default=0)
+    used_prev_90: Mapped[int] = mapped_column(Integer, default=0)
+    uses_prev_3i: Mapped[int] = mapped_column(Integer, default=0)
     trend: Mapped[str] = mapped_column(String(10))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -163,6 +169,15 @@ class ScoreAggregate(db.Model):
     satisfaction_mean: Mapped[float | None] = mapped_column(Float)
     friction_mean: Mapped[float | None] = mapped_column(Float)
     histogram: Mapped[list[int] | None] = mapped_column(JSON)  # 10 bins: 0-9 … 90-100
+    # the KPIs (portal.engagement.kpis), as counts: each share is a count over its n
+    prev_users_30: Mapped[int] = mapped_column(Integer, default=0)  # retention, 30 days: n
+    retained_30: Mapped[int] = mapped_column(Integer, default=0)
+    prev_users_90: Mapped[int] = mapped_column(Integer, default=0)  # retention, 90 days: n
+    retained_90: Mapped[int] = mapped_column(Integer, default=0)
+    regular_users: Mapped[int] = mapped_column(Integer, default=0)  # lapse: n
+    lapsed: Mapped[int] = mapped_column(Integer, default=0)
+    eligible: Mapped[int] = mapped_column(Integer, default=0)  # uptake among the eligible: n
+    eligible_users: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -61,7 +61,7 @@ from sqlalchemy.schema import DropTable
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime
-from portal.engagement import weights
+from portal.engagement import kpis, weights
 from portal.engagement.models import (
     MEASURES,
     Band,
@@ -155,7 +155,9 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     count = connection.execute(select(func.count()).select_from(fresh)).scalar_one()
     if not replace_current or as_of.day == 1:
         _write_snapshots(connection, fresh, as_of)
-    _write_aggregates(connection, fresh, as_of, end, [s.id for s in services])
+    eligibility = {s.id: _rule_conditions(s.eligibility, Resident.__table__, year)
+                   for s in services if s.eligibility}
+    _write_aggregates(connection, fresh, as_of, end, [s.id for s in services], eligibility)
     if replace_current:
         _replace_current(connection, fresh, postgresql)
     for table in temporary:
@@ -320,13 +322,14 @@ def _used(p: _Inputs, unscored, *, previous: bool):
         func.count().filter(at >= window_start).label("uses"),
         days_between(literal(p.end, UTCDateTime), last_use).label("days"),
         func.count().filter(and_(at >= window_start_then, at < p.month_ago)).label("uses_then"),
-        days_between(literal(p.month_ago, UTCDateTime), func.max(at).filter(at < p.month_ago))
-        .label("days_then"))
+        func.max(at).filter(at < p.month_ago).label("last_use_then"),
+        *kpis.usage_columns(at, p.end, p.interval, month_ago=p.month_ago))
         .where(e.c.service_id == p.service_id, at < p.end)
         .group_by(e.c.resident_id)
         .having(e.c.resident_id.not_in(unscored))).subquery("usage")
     u = usage.c
     recency, frequency = p.recency(u.days), p.frequency(u.uses)
+    days_then = days_between(literal(p.month_ago, UTCDateTime), u.last_use_then)
     # not used yet 30 days ago: as for a resident who never used it, 0 when the
     # service has a rule and the resident was registered then, otherwise no score
     # (looked up only for those residents)
@@ -338,18 +341,20 @@ def _used(p: _Inputs, unscored, *, previous: bool):
     # around it, the score would be worked out again for the band and the trend
     scored = (select(
         u.resident_id, u.last_use, u.uses, round_float(u.days, DIGITS).label("days"),
+        *kpis.pair_values(u, p.end, p.month_ago),
         round_float(recency, DIGITS).label("recency"),
         round_float(frequency, DIGITS).label("frequency"),
         round_float(p.score(recency, frequency), DIGITS).label("score"),
-        case((u.days_then.is_(None), never_then),
-             else_=round_float(p.score(p.recency(u.days_then), p.frequency(u.uses_then)),
+        case((u.last_use_then.is_(None), never_then),
+             else_=round_float(p.score(p.recency(days_then), p.frequency(u.uses_then)),
                                DIGITS)).label("score_then"))
         .offset(FENCE).subquery("scored"))
     return _rows(p, scored, previous=previous, values={
         "reason": null(), "recency": scored.c.recency, "frequency": scored.c.frequency,
         "satisfaction": null(), "friction": literal(100.0),
         "last_use_at": scored.c.last_use, "days_since_last_use": scored.c.days,
-        "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then})
+        "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then,
+        **{name: scored.c[name] for name in kpis.PAIR_COLUMNS}})
 
 
 def _never_used(p: _Inputs, year: int, *, previous: bool):
@@ -366,7 +371,7 @@ def _never_used(p: _Inputs, year: int, *, previous: bool):
         "reason": literal(NEVER_USED), "recency": null(), "frequency": null(),
         "satisfaction": null(), "friction": null(), "last_use_at": null(),
         "days_since_last_use": null(), "uses_in_window": literal(0),
-        "score_30d_ago": never.c.score_then})
+        "score_30d_ago": never.c.score_then, **dict.fromkeys(kpis.PAIR_COLUMNS, literal(0))})
 
 
 def _rows(p: _Inputs, rows, *, previous: bool, values: dict):
@@ -449,9 +454,11 @@ def _write_snapshots(connection, source: Table, as_of: date) -> None:
 
 
 def _write_aggregates(connection, target: Table, as_of: date, end,
-                      active_services: list[int]) -> None:
+                      active_services: list[int], eligibility: dict[int, list]) -> None:
     """Per service, per department and for everything: counts by band, mean, median
-    (per service), at-risk residents, measure means, a histogram, active residents.
+    (per service), at-risk residents, measure means, a histogram, active residents,
+    and the KPIs (``portal.engagement.kpis``; ``eligibility``: the conditions of the
+    active services' rules).
 
     One grouped pass gives everything that adds up (per service and histogram bin);
     departments and the municipality are summed from it. Only what does not add up
@@ -504,6 +511,7 @@ def _write_aggregates(connection, target: Table, as_of: date, end,
     _add_medians(connection, target, rows)
     _add_unscored_activity(connection, rows, end, department_of, active_services)
     rows.setdefault(("all", 0), _empty_aggregate())  # every day has its point in the history
+    kpis.add_to_aggregates(connection, target, rows, end, department_of, eligibility)
 
     a = ScoreAggregate.__table__
     connection.execute(delete(a).where(a.c.as_of == as_of))
@@ -526,9 +534,9 @@ def _aggregate_row(t: dict) -> dict:
 
 def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end) -> None:
     """Residents scored, at risk, and active in the last 30 and 90 days, each counted
-    once per department and once for everything: one grouped pass per scope (per
-    resident, then summed). Per service a score is a resident: the main pass counts
-    them."""
+    once per department and once for everything, and the KPI counts that count
+    residents (``kpis.resident_flags``): one grouped pass per scope (per resident,
+    then summed). Per service a score is a resident: the main pass counts them."""
     services = Service.__table__
     since_90, since_30 = end - timedelta(days=90), end - timedelta(days=30)
     last_use = target.c.last_use_at
@@ -537,15 +545,17 @@ def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end)
     for scope, key in (("department", services.c.department_id), ("all", literal(0))):
         per_resident = (select(key.label("key"), *(
             func.max(case((condition, 1), else_=0)).label(name)
-            for name, condition in flags.items()))
+            for name, condition in flags.items()), *kpis.resident_flags(target))
             .select_from(target.join(services, services.c.id == target.c.service_id))
             .group_by(key, target.c.resident_id)).subquery()
+        c = per_resident.c
+        sums = {name: func.sum(c[name]) for name in flags} | kpis.resident_sums(
+            c, now_30=c.active_30, now_90=c.active_90)
         for key_value, residents, *counts in connection.execute(
-                select(per_resident.c.key, func.count(),
-                       *(func.sum(per_resident.c[name]) for name in flags))
+                select(per_resident.c.key, func.count(), *sums.values())
                 .group_by(per_resident.c.key)):
             rows[(scope, int(key_value))].update(
-                residents=residents, **{name: int(n or 0) for name, n in zip(flags, counts,
+                residents=residents, **{name: int(n or 0) for name, n in zip(sums, counts,
                                                                               strict=True)})
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from portal import csvsafe
 from portal.audit.recording import record, record_many
 from portal.charts import render_svg, table_rows
-from portal.engagement import admin_bp, calibration, charts, dashboards, weights
+from portal.engagement import admin_bp, calibration, charts, dashboards, kpis, weights
 from portal.engagement.explain import MEASURE_LABELS
 from portal.engagement.forms import (
     PAGE_SIZES,
@@ -103,10 +103,13 @@ def service_engagement(slug: str):
     latest = history[-1] if history else None
     context = {"service": service, "model": model, "latest": latest,
                "measures": weakest_measure(latest, model), "charts": {}}
+    context["kpi_figures"] = kpis.figures(history)
     if latest is not None:
         specs = {"bands": charts.band_shares(latest),
                  "histogram": charts.histogram(latest, model.red_below, model.green_from),
                  "trend": charts.trend(history), "at_risk": charts.at_risk_trend(history)}
+        specs |= {"kpi_retention": charts.retention_trend(history),
+                  "kpi_lapse": charts.lapse_and_uptake_trend(history, bool(service.eligibility))}
         heights = {"bands": 120}
         context["charts"] = {name: {"svg": render_svg(spec, width=CHART_WIDTH,
                                                       height=heights.get(name, 260),
@@ -162,6 +165,27 @@ def service_engagement_csv(slug: str):
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename={service.slug}-scores-"
                                f"{local_today().isoformat()}.csv"})
+
+
+@admin_bp.get("/services/<slug>/lapsed")
+@permission_required(can_view_residents)
+def lapsed_residents(slug: str):
+    """The residents behind a service's lapse figure (staff: their department's
+    services; officials see the figure only)."""
+    service = _service_for(slug)
+    day = dashboards.latest_day()
+    figure = next((f for f in kpis.summary("service", service.id, day) if f.key == "lapse"),
+                  None)
+    page = db.paginate(kpis.lapsed_list(service.id), per_page=PAGE_SIZES[1], error_out=False,
+                       count=True)
+    record_many("engagement.lapse_list_view", actor=current_user, target_type="residents",
+                target_ids=[score.resident_id for score in page.items],
+                summary=f"Saw the lapse of {service.slug} in a list",
+                data={"service": service.slug, "page": page.page})
+    reference_from, reference_to = kpis.lapse_window(service.expected_interval_days)
+    return render_and_commit("engagement/lapsed.html", service=service, page=page,
+                             figure=figure, day=day, reference_from=reference_from,
+                             reference_to=reference_to)
 
 
 def _equity_query(services: list[Service]):
