@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Any
 
 from babel import support
-from flask import has_app_context, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -56,6 +56,15 @@ class CatalogueDomain(Domain):
         if not has_app_context():
             return support.NullTranslations()
         locale = get_locale()
+        # a page asks hundreds of times: remember the answer for this app context
+        # (by locale, so force_locale for an e-mail gets its own)
+        remembered = g.setdefault("_portal_translations", {})
+        translations = remembered.get(str(locale))
+        if translations is None:
+            translations = remembered[str(locale)] = self._load(locale)
+        return translations
+
+    def _load(self, locale):
         directories = tuple(self.translation_directories)
         key = (directories, str(locale), self.domain[0])
         translations = self.cache.get(key)
