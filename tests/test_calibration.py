@@ -1,10 +1,14 @@
 """Calibration and the preview of a model change, hand-computed on small data.
 
 The service (library loans, its interval set to 10 days) has current scores for
-DAY and a snapshot 90 days before it. Eleven residents were using it then and
-are still scored; one more had stopped before (not counted), one withdrew
-consent (not counted). Their scores then, and whether they lapsed by DAY (no use
-for more than 30 days):
+DAY and a snapshot 90 days before it. Eleven residents were regular users then
+— two uses in the 30 days (three intervals) before THEN's end, 5 and 20 days
+before it, the lapse KPI's regular use — and are still scored. Not counted: L,
+who had stopped 40 days before THEN; M, who had used it once, 5 days before THEN,
+and never again (a recent user but not a regular one: M "lapsed" under a
+one-use rule, and is not in the lapse KPI either); N, who withdrew consent. The
+eleven's scores then, and whether they lapsed by DAY (no use for more than 30
+days):
 
     lapsed      K 5   A 20   C 40   D 60   G 80
     not lapsed  B 20  J 55   E 60   F 80   H 95   I 100
@@ -66,15 +70,20 @@ def history(catalogue):
     people = {}
     for name, (score, band, later) in PEOPLE.items():
         who = people[name] = factories.resident(given_name=name)
-        use(who, service, end_then, 5)  # using the service then
+        use(who, service, end_then, 5)  # a regular user then: two uses in 30 days
+        use(who, service, end_then, 20)
         if later is not None:
             use(who, service, end_now, later)
         snapshot(who, service, THEN, score, band, default.id)
     stopped = people["L"] = factories.resident(given_name="L")  # stopped 40 days before THEN
     use(stopped, service, end_then, 40)
     snapshot(stopped, service, THEN, 12.5, "red", default.id)
+    once = people["M"] = factories.resident(given_name="M")  # one use then: not regular
+    use(once, service, end_then, 5)
+    snapshot(once, service, THEN, 61.1, "yellow", default.id)
     withdrew = people["N"] = factories.resident(given_name="N")
     use(withdrew, service, end_then, 3)
+    use(withdrew, service, end_then, 8)
     snapshot(withdrew, service, THEN, 61.1, "yellow", default.id)
     db.session.flush()
     withdrew.consent_profiling = False
@@ -120,6 +129,30 @@ def test_lapse_by_band_and_decile_and_the_auc_with_ties(history):
     assert current.deciles[9].key == "90–100"
 
 
+@pytest.mark.parametrize("days_before, counted", [
+    (25, True),  # M's second use in the 30 days before THEN's end: regular then
+    (31, False),  # more than three intervals before: still a single use in the window
+])
+def test_only_regular_users_then_are_counted(history, days_before, counted):
+    """M used the service once, 5 days before THEN, and never again: not a regular
+    user, so not counted. A second use within three intervals before THEN makes M
+    a regular user who lapsed: 6 lapsed of 12, M's 61.1 then is yellow (2 of 4).
+    Ranks: 5→1, 20→2.5, 40→4, 55→5, 60→6.5, 61.1→8, 80→9.5, 95→11, 100→12; the
+    not lapsed R0 = 2.5 + 5 + 6.5 + 9.5 + 11 + 12 = 46.5, U0 = 46.5 − 21 = 25.5,
+    AUC = 25.5 / 36."""
+    service = factories.service(SLUG)
+    use(history["M"], service, calibration.day_end(THEN), days_before)
+    db.session.flush()
+    current = calibration.for_service(service).current
+    if counted:
+        assert (current.lapsed, current.kept) == (6, 6)
+        assert [(r.key, r.n, r.lapsed) for r in current.bands] == [
+            ("red", 4, 3), ("yellow", 4, 2), ("green", 4, 1)]
+        assert current.auc == pytest.approx(25.5 / 36)
+    else:
+        assert (current.lapsed, current.kept) == (5, 6)
+
+
 def test_not_enough_data_below_the_minimum(history):
     span = calibration.horizon()
     service = factories.service(SLUG)
@@ -129,8 +162,8 @@ def test_not_enough_data_below_the_minimum(history):
 
 
 def test_a_new_version_is_rescored_and_the_previous_one_kept(history, users):
-    """Recency alone: on THEN everyone had used it 5 days before (recency 100),
-    so every score is 100 — all green, all tied: AUC 0.5 exactly."""
+    """Recency alone: on THEN every regular user had last used it 5 days before
+    (recency 100), so every score is 100 — all green, all tied: AUC 0.5 exactly."""
     service = factories.service(SLUG)
     weights.save_version(actor=users["manager"], service=service, values=weights.ModelValues(
         {"recency": 100, "frequency": 0, "satisfaction": 0, "friction": 0}, 50, 75))
@@ -152,6 +185,8 @@ def test_calibration_page_shows_the_figures_and_the_date(manager_client, history
     assert "Area under the ROC curve: 0.75 (lapsed: 5, not lapsed: 6)." in html
     assert "75%" in html and "33%" in html and "25%" in html
     assert "default model, version 1" in html
+    assert "who were regular users of this service about 90 days ago" in html
+    assert "at least twice in the 30 days before it (regular users then)" in html
 
 
 def test_calibration_page_says_when_there_is_no_history(manager_client, catalogue):
@@ -175,7 +210,7 @@ def test_rescored_bands_of_the_current_weights_match_the_recompute(history):
     model = weights.models_in_force([service])[service.id]
     values = weights.ModelValues(model.weights(), model.red_below, model.green_from)
     total, changes = calibration.band_changes([service.id], values)
-    assert (total, changes) == (12, [])
+    assert (total, changes) == (13, [])  # the eleven, L and M (N is not scored)
 
 
 FORM = {"weight_recency": 35, "weight_frequency": 35, "weight_satisfaction": 20,
@@ -188,7 +223,7 @@ def counts():
 
 
 @pytest.mark.parametrize("entered, moves", [
-    # DAY's scores (default model): the lapsed and L are red (12.5, D 17.4); B, E, H,
+    # DAY's scores (default model): the lapsed, L and M are red (12.5, D 17.4); B, E, H,
     # I, J 61.1 and F 50.2 (used 15 days before: recency 75) are yellow
     ({"red_below": 55, "green_from": 60},
      [("yellow", "red", 1), ("yellow", "green", 5)]),
@@ -204,7 +239,7 @@ def test_preview_shows_band_changes_and_saves_nothing(manager_client, history, e
          ("recency", "frequency", "satisfaction", "friction")},
         {**FORM, **entered}["red_below"], {**FORM, **entered}["green_from"])
     result = calibration.preview(service, values)
-    assert result.total == 12
+    assert result.total == 13
     assert [(c.before, c.after, c.n) for c in result.changes] == moves
     assert result.span == span and result.now.auc == pytest.approx(0.75)
 
@@ -213,7 +248,7 @@ def test_preview_shows_band_changes_and_saves_nothing(manager_client, history, e
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     changed = sum(n for _, _, n in moves)
-    assert f"With these values {changed} of 12 current scores would change band." in html
+    assert f"With these values {changed} of 13 current scores would change band." in html
     assert "Preview: nothing has been saved" in html
     assert f'value="{entered.get("red_below", 50)}"' in html  # the entered values stay
     assert 'value="try"' in html
@@ -222,8 +257,9 @@ def test_preview_shows_band_changes_and_saves_nothing(manager_client, history, e
 
 
 def test_preview_calibration_with_new_weights(manager_client, history):
-    """Edges 55/60 with the default weights: on THEN everyone scored 61.1 (one use 5
-    days before: recency 100, frequency 11.1, friction 100) — all green, AUC 0.5."""
+    """Edges 55/60 with the default weights: on THEN every regular user scored 65.97
+    (two uses, the last 5 days before: recency 100, frequency 2 · 100 · 10/90 = 22.2,
+    friction 100: (35 · 100 + 35 · 22.2 + 10 · 100) / 80) — all green, AUC 0.5."""
     html = manager_client.post(f"/admin/services/{SLUG}/scoring", data={
         **FORM, "red_below": 55, "green_from": 60, "preview": "Preview"},
         headers=EN).get_data(as_text=True)
@@ -264,6 +300,7 @@ def test_calibration_page_in_japanese(manager_client, history):
     assert "予測精度の検証" in html
     assert "ROC曲線下面積（AUC）：0.75（離脱 5人、継続 6人）。" in html
     assert ">red<" not in html and ">赤<" in html  # bands by their labels, not codes
+    assert "約90日前にこのサービスの定期利用者だった住民" in html
 
 
 def test_calibration_queries_do_not_grow_with_the_residents(manager_client, history,
@@ -275,9 +312,10 @@ def test_calibration_queries_do_not_grow_with_the_residents(manager_client, hist
     service = factories.service(SLUG)
     default = weights.ensure_default()
     end_then = calibration.day_end(THEN)
-    for n in range(20):  # twenty more residents using it then
+    for n in range(20):  # twenty more regular users then
         who = factories.resident(given_name=f"X{n}")
         use(who, service, end_then, 2)
+        use(who, service, end_then, 12)
         snapshot(who, service, THEN, 50, "yellow", default.id)
     db.session.flush()
     scoring.recompute(DAY)

@@ -1,6 +1,6 @@
 """Calibration: does the score predict who stops using a service?
 
-For the residents scored about 90 days ago, the share who lapsed since — by band
+For the regular users scored about 90 days ago, the share who lapsed since — by band
 and by score decile — and the area under the ROC curve of "a lower score then
 means a lapse since", per model version; and the preview a manager sees before
 saving new weights or band edges. The formulas are in ``docs/scoring.md``
@@ -12,12 +12,17 @@ Definitions (all per service, with its expected interval i):
   to T − 90 days, among the days 75 to 105 days before T (the snapshots are kept
   for every month's first day, so one is always within ±15 days once the history
   is long enough); none: "no history yet";
-- *in the calibration*: residents with a snapshot on S who were using the service
-  then — a use in the 3 intervals up to the end of S (not lapsed yet) — and who
-  are still scored now (consent withdrawn or record erased: left out);
+- *in the calibration*: residents with a snapshot on S who were *regular users*
+  of the service then — at least ``MIN_REGULAR_USES`` (2) uses in the 3 intervals
+  up to the end of S, the KPIs' regular use, so not lapsed yet — and who are still
+  scored now (consent withdrawn or record erased: left out). A resident with a
+  single use is left out: the lapse KPI does not count them either, and the
+  question here is how well the score foretold *that* figure;
 - *lapsed*: no use for more than 3 intervals as of the end of T (the last use
   before the end of T − 3i). Together with the above: "no use for more than 3
-  expected intervals after use", the lapse of the KPIs (``lapsed_condition``).
+  expected intervals after regular use", the lapse of the KPIs. Both come from
+  ``kpis`` (``regular_window``, ``MIN_REGULAR_USES``, ``lapsed_condition``),
+  which owns the definition.
 
 A model version's figures use the score stored on S where that version made it,
 and otherwise the score it gives the use known on S ("re-scored": recency and
@@ -35,10 +40,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, cast, func, literal, select, union_all
 
 from portal.db_types import UTCDateTime
 from portal.engagement import weights
+from portal.engagement.kpis import (
+    MIN_REGULAR_USES,
+    lapse_days,
+    lapsed_condition,
+    regular_window,
+)
 from portal.engagement.models import (
     MEASURES,
     Band,
@@ -58,25 +69,12 @@ from portal.services.models import Service, UsageEvent
 from portal.sql import days_between, round_float
 from portal.timeutil import local_day_start
 
-LAPSE_INTERVALS = 3  # no use for more than this many expected intervals: lapsed
 HORIZON_DAYS = 90
 # a snapshot 75–105 days before the current scores will do: month starts are at
 # most 31 days apart, so one is always this close once the history is long enough
 HORIZON_SLACK = 15
 MIN_PER_CLASS = 5  # fewer lapsed or fewer not lapsed: "not enough data"
 BANDS = (Band.RED.value, Band.YELLOW.value, Band.GREEN.value)
-
-
-def lapsed_condition(last_use, end: datetime, interval_days: int):
-    """SQL: no use for more than ``LAPSE_INTERVALS`` intervals as of ``end`` (no use
-    at all counts as no use)."""
-    return or_(last_use.is_(None),
-               last_use < end - timedelta(days=LAPSE_INTERVALS * interval_days))
-
-
-def active_condition(last_use, end: datetime, interval_days: int):
-    """SQL: a use within ``LAPSE_INTERVALS`` intervals before ``end`` (not lapsed)."""
-    return last_use >= end - timedelta(days=LAPSE_INTERVALS * interval_days)
 
 
 def day_end(day: date) -> datetime:
@@ -171,7 +169,8 @@ def decile_labels() -> list[str]:
 
 
 def _population(service: Service, models: list, span: Horizon):
-    """One service's residents in the calibration: whether they lapsed by T (1/0)
+    """One service's residents in the calibration (the regular users as of S who are
+    still scored): whether they lapsed by T (1/0)
     and, for each of ``models`` (variant k), their score and band on S under it and
     whether that is the stored score (columns ``score_k``, ``band_k``, ``stored_k``).
     One bounded grouped pass over the service's events of the window before S."""
@@ -180,14 +179,15 @@ def _population(service: Service, models: list, span: Horizon):
     p = inputs[0]  # the interval and window do not depend on the model
     e, s, c = UsageEvent.__table__, ScoreSnapshot.__table__, EngagementScore.__table__
     at = e.c.occurred_at
-    reach = max(p.window, LAPSE_INTERVALS * p.interval)
+    reach = max(p.window, lapse_days(p.interval))
     then = (select(e.c.resident_id, func.count().filter(
                 at >= end_then - timedelta(days=p.window)).label("uses"),
             days_between(literal(end_then, UTCDateTime), func.max(at)).label("days"))
             .where(e.c.service_id == service.id, at >= end_then - timedelta(days=reach),
                    at < end_then)
             .group_by(e.c.resident_id)
-            .having(active_condition(func.max(at), end_then, p.interval))).subquery("then")
+            .having(func.count().filter(regular_window(at, end_then, p.interval))
+                    >= MIN_REGULAR_USES)).subquery("then")
     columns = {f"rescored_{k}": round_float(q.score(q.recency(then.c.days),
                                                     q.frequency(then.c.uses)), DIGITS)
                for k, q in enumerate(inputs)}

@@ -17,6 +17,15 @@ and i = the service's expected interval in days:
   residents the rule covers, the share who used the service in the scoring window
   (90 days, or one interval if longer).
 
+This module owns the words "regular user" and "lapsed" for the whole portal: a
+*regular user as of* a time X has used the service at least ``MIN_REGULAR_USES``
+times in the ``LAPSE_INTERVALS`` intervals up to X (``regular_window``), and a
+resident has *lapsed as of* T when they have not used it for more than
+``LAPSE_INTERVALS`` intervals before T (``lapsed_condition``; ``lapsed`` is the
+same on the stored days since the last use). The lapse KPI takes the regular users
+as of T − 3i; the calibration (``calibration.py``) the regular users as of its
+snapshot day, and asks who of them has lapsed as of its current day.
+
 Per department and for the municipality, retention and lapse count residents, each
 once: *retained* = used any of the scope's services in the previous period and any
 of them in this one; *lapsed* = lapsed from at least one of them, over the residents
@@ -45,7 +54,7 @@ from portal.extensions import db
 from portal.residents.models import Resident
 
 LAPSE_INTERVALS = 3  # no use for more than this many intervals: lapsed
-MIN_REGULAR_USES = 2  # uses in the three intervals before that: a regular user
+MIN_REGULAR_USES = 2  # uses in that many intervals (before the gap): a regular user
 PAIR_COLUMNS = ("used_prev_30", "used_prev_90", "uses_prev_3i")
 FIGURES = ("prev_users_30", "retained_30", "prev_users_90", "retained_90",
            "regular_users", "lapsed", "eligible", "eligible_users")
@@ -55,6 +64,29 @@ PARTS = {"retention_30": ("retained_30", "prev_users_30", 30),
          "retention_90": ("retained_90", "prev_users_90", 90),
          "lapse": ("lapsed", "regular_users", 30),
          "uptake": ("eligible_users", "eligible", 30)}
+
+
+# -- the definitions (the KPI here, and the calibration) -------------------------------
+
+def lapse_days(interval_days):
+    """The silence, in days, after which a user has lapsed (also the length of the
+    window of regular use): ``LAPSE_INTERVALS`` intervals (a number or a column)."""
+    return LAPSE_INTERVALS * interval_days
+
+
+def regular_window(at, as_of: datetime, interval_days: int):
+    """SQL: the use at ``at`` counts towards regular use as of ``as_of`` — it lies in
+    the ``LAPSE_INTERVALS`` intervals up to it (both ends in). A regular user has at
+    least ``MIN_REGULAR_USES`` such uses."""
+    gap = timedelta(days=lapse_days(interval_days))
+    return and_(at >= as_of - gap, at <= as_of)
+
+
+def lapsed_condition(last_use, end: datetime, interval_days: int):
+    """SQL: no use for more than ``LAPSE_INTERVALS`` intervals as of ``end`` — the
+    last use is before ``end`` − 3i (no use at all counts as no use)."""
+    return or_(last_use.is_(None),
+               last_use < end - timedelta(days=lapse_days(interval_days)))
 
 
 # -- in the recompute -----------------------------------------------------------------
@@ -67,10 +99,10 @@ def usage_columns(at, end: datetime, interval_days: int, *, month_ago: datetime)
     change came between) — the last use before T − 30 d: a maximum the pass already
     has costs nothing more. (On SQLite a filtered count costs about half a filtered
     maximum of a timestamp.)"""
-    gap = timedelta(days=LAPSE_INTERVALS * interval_days)
+    gap = timedelta(days=lapse_days(interval_days))
     columns = [func.count().filter(and_(at >= end - timedelta(days=180),
                                         at < end - timedelta(days=90))).label("kpi_uses_prev_90"),
-               func.count().filter(and_(at >= end - 2 * gap, at <= end - gap))
+               func.count().filter(regular_window(at, end - gap, interval_days))
                .label("kpi_uses_prev_3i")]
     if month_ago != end - timedelta(days=30):
         columns.append(func.max(at).filter(at < end - timedelta(days=30))
@@ -96,9 +128,11 @@ def regular(table: Table):
 
 
 def lapsed(table: Table):
-    """A regular user who has not used the service for more than three intervals."""
+    """A regular user who has not used the service for more than three intervals
+    (``lapsed_condition`` on the stored days since the last use, which are counted
+    from T; a resident with no use is never a regular user)."""
     return and_(regular(table),
-                table.c.days_since_last_use > LAPSE_INTERVALS * table.c.interval_days)
+                table.c.days_since_last_use > lapse_days(table.c.interval_days))
 
 
 def add_to_aggregates(connection, target: Table, rows: dict, end: datetime,
@@ -289,4 +323,4 @@ def lapsed_list(service_id: int) -> Select:
 def lapse_window(interval_days: int) -> tuple[int, int]:
     """The days before the end of the day, from and to, of the uses that make a
     regular user (the three intervals before the last three)."""
-    return 2 * LAPSE_INTERVALS * interval_days, LAPSE_INTERVALS * interval_days
+    return 2 * lapse_days(interval_days), lapse_days(interval_days)

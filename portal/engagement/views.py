@@ -305,6 +305,7 @@ def service_calibration(slug: str):
     service = db.first_or_404(select(Service).where(Service.slug == slug))
     return render_and_commit("engagement/calibration.html", service=service,
                              result=calibration.for_service(service),
+                             lapse_days=kpis.lapse_days(service.expected_interval_days),
                              minimum=calibration.MIN_PER_CLASS,
                              window=calibration.horizon_window())
 

@@ -2,7 +2,7 @@
 preview and leaves without saving.
 
 The live server's demo (``--months 3``) keeps month-start snapshots, but whether
-one lies 75–105 days back and holds residents who were using the service then
+one lies 75–105 days back and holds residents who were regular users then
 depends on today's date: the page shows either the figures or "no history yet"
 (the figures are checked by hand in tests/test_calibration.py)."""
 
@@ -23,6 +23,10 @@ def test_manager_reads_calibration_and_previews_a_weight(page):
     expect(page.locator("h1")).to_have_text("Calibration: Book and Material Loans")
     state = page.locator("p.notice:has-text('No history yet'), dl.facts")
     expect(state.first).to_be_visible()
+    # the page says which lapse it counts: the KPI's, after regular use
+    expect(page.locator("main")).to_contain_text("who were regular users of this service")
+    expect(page.locator("main")).to_contain_text(
+        "Regular user and lapse mean here what they mean in the lapse figure")
     if page.locator("dl.facts").count():
         expect(page.locator("dl.facts")).to_contain_text("Scores then")
         expect(page.get_by_role("table").first).to_contain_text("Lapse share")
