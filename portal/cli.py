@@ -173,7 +173,8 @@ def _pybabel(*args: str) -> None:
 @translate.command("extract")
 def translate_extract() -> None:
     """Extract messages from the code into translations/messages.pot."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output",
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_pgettext:1c,2",
+             "--no-location", "--sort-output",
              "--project", "portal", "-o", "translations/messages.pot", "portal")
 
 

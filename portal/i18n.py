@@ -22,6 +22,7 @@ from flask_babel import (
     format_percent,
     format_time,
     get_locale,
+    ngettext,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -140,12 +141,15 @@ def change_phrase(change: float | int | None, *, unit: str | None = None,
                 "year": _("no figure a year earlier")}.get(against,
                                                           _("no figure a month earlier"))
     amount = signed(change, pattern)
+    # singular only for exactly one as shown ("−1 resident", but "+1.5 points")
+    count = 1 if amount[1:] == _number(1, pattern) else 2
     if unit == "residents":
-        amount = _("%(signed)s residents", signed=amount)
+        amount = ngettext("%(signed)s resident", "%(signed)s residents", count, signed=amount)
     elif unit == "points":
-        amount = _("%(signed)s points", signed=amount)
+        amount = ngettext("%(signed)s point", "%(signed)s points", count, signed=amount)
     elif unit == "percent":
-        amount = _("%(signed)s percentage points", signed=amount)
+        amount = ngettext("%(signed)s percentage point", "%(signed)s percentage points", count,
+                          signed=amount)
     if against == "period":
         text = _("%(change)s compared with the previous period", change=amount)
     elif against == "year":

@@ -78,6 +78,9 @@ def test_demo_command_builds_a_municipality(runner):
     demo_resident = db.session.scalar(select(Resident).join(User, Resident.user_id == User.id)
                                       .where(User.email == "resident@demo.example"))
     assert demo_resident is not None
+    # the same person in every name form: English pages show the romanised name
+    assert demo_resident.given_name == "さくら" and demo_resident.given_name_kana == "サクラ"
+    assert demo_resident.name_latin.split(" ")[0] == "Sakura"
 
     again = runner.invoke(args=["demo", "--if-empty"])
     assert "left as it is" in again.output and count(Resident) == 120

@@ -107,6 +107,17 @@ def test_lapse_list_shows_the_lapsed_residents_most_recent_first(manager_client,
     assert "more than 30 days" in html
 
 
+def test_lapse_list_names_the_district_in_the_page_language(manager_client, town):
+    town["G"].district = "北町"
+    db.session.commit()
+    rows = manager_client.get("/admin/services/library-loans/lapsed",
+                              headers=EN).get_data(as_text=True).split("<tbody>")[1]
+    assert "Kitamachi" in rows and "北町" not in rows
+    rows = manager_client.get("/admin/services/library-loans/lapsed",
+                              headers=JA).get_data(as_text=True).split("<tbody>")[1]
+    assert "北町" in rows and "Kitamachi" not in rows
+
+
 def test_lapse_list_writes_an_audit_entry_per_resident(manager_client, town, users):
     manager_client.get("/admin/services/library-loans/lapsed")
     entries = db.session.scalars(select(AuditEntry).where(

@@ -222,3 +222,13 @@ def test_the_counter_form_offers_kinds_by_their_labels(staff_client, catalogue):
     assert refused.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(UsageEvent)
                              .where(UsageEvent.resident_id == resident.id)) == 1
+
+
+def test_an_audit_action_and_a_column_heading_with_the_same_english_differ_in_japanese(app):
+    """"Signed in" is both the audit action (ログイン) and the sign-in time heading of
+    the account settings (ログイン日時): one Japanese word for both reads wrong."""
+    with app.test_request_context(headers=JA):
+        assert action_label("auth.login") == "ログイン"
+        from flask_babel import gettext
+
+        assert gettext("Signed in") == "ログイン日時"

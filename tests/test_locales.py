@@ -157,6 +157,13 @@ def test_changes_read_naturally_and_say_whether_they_are_good(app):
             "−14 residents compared with a month earlier (better)"
         assert change_phrase(3, unit="percent", against="period") == \
             "+3 percentage points compared with the previous period"
+        # one of a unit is singular in English ("−1 residents" read wrong on the home page)
+        assert change_phrase(-1, unit="residents", better="down") == \
+            "−1 resident compared with a month earlier (better)"
+        assert change_phrase(1, unit="points") == "+1 point compared with a month earlier"
+        assert change_phrase(1, unit="percent") == \
+            "+1 percentage point compared with a month earlier"
+        assert change_phrase(1.5, unit="points") == "+1.5 points compared with a month earlier"
 
 
 def test_counts_in_sentences_carry_separators(app):

@@ -166,6 +166,20 @@ def test_equity_sorting(manager_client, lapsed):
     assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
 
 
+def test_equity_lists_districts_in_the_districts_order(manager_client, lapsed):
+    """By group, districts come in the order the district list gives them (桜ヶ丘 is
+    before 川辺 there), as in every filter, not in the order of their stored names."""
+    for district in ("川辺", "桜ヶ丘"):
+        use(factories.resident(family_name="区", district=district), "library-loans",
+            days_ago=1, count=6)
+    scoring.recompute(local_today())
+    db.session.commit()
+    body = manager_client.get(EQUITY, headers=EN).get_data(as_text=True).split(
+        "<tbody>")[1].split("</tbody>")[0]
+    assert body.index("Sakuragaoka") < body.index("Kawabe")
+    assert body.index("Chuo") < body.index("Kitamachi") < body.index("Sakuragaoka")
+
+
 def test_equity_csv_is_audited_suppressed_and_formula_safe(manager_client, lapsed):
     for n in range(5):
         use(factories.resident(family_name=f"式{n}", district="=HYPERLINK(1)"),

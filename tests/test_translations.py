@@ -40,6 +40,14 @@ def test_japanese_has_no_missing_empty_or_fuzzy_entries():
     assert problems == []
 
 
+def test_japanese_says_sign_in_one_way():
+    """The portal's Japanese for "sign in" is ログイン (the button, the settings, the
+    audit action); a page that also says サインイン reads like another thing."""
+    other = [message.id for message in entries("ja")
+             if any("サインイン" in text for text in as_list(message.string))]
+    assert other == []
+
+
 def test_placeholders_match_in_every_catalogue():
     problems = []
     for locale in ("ja", "en"):

@@ -66,10 +66,30 @@ def test_the_timeline_filter_still_filters_by_channel(admin_client, resident):
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/services/library-loans/engagement",
                                   "/admin/engagement/equity", "/admin/audit",
-                                  "/admin/residents/", "/admin/engagement/model"])
+                                  "/admin/residents/", "/admin/engagement/model",
+                                  "/admin/services/library-loans/lapsed",
+                                  "/admin/services/library-loans/calibration",
+                                  "/admin/residents/districts", "/admin/residents/districts/new",
+                                  "/admin/accounts", "/account/settings"])
 def test_console_pages_have_unique_ids(admin_client, resident, path):
     assert duplicate_ids(admin_client.get(path).get_data(as_text=True)) == []
 
 
 def test_my_data_page_has_unique_ids(resident_client):
     assert duplicate_ids(resident_client.get("/my/data").get_data(as_text=True)) == []
+
+
+def test_pages_with_a_form_per_sign_in_have_unique_ids(admin_client, users, resident, app):
+    """Account settings and an account's page list every sign-in, each with its own
+    sign-out form (and CSRF token)."""
+    from portal.auth import sessions
+
+    for _ in range(2):
+        sessions.start(users["admin"], ip="192.0.2.1", user_agent="Firefox/120 (Windows)")
+        sessions.start(users["staff"], ip="192.0.2.2", user_agent="Firefox/120 (Windows)")
+    db.session.commit()
+    settings = admin_client.get("/account/settings").get_data(as_text=True)
+    assert settings.count("/end\"") >= 2
+    assert duplicate_ids(settings) == []
+    account = admin_client.get(f"/admin/accounts/{users['staff'].id}").get_data(as_text=True)
+    assert duplicate_ids(account) == []

@@ -5,6 +5,7 @@ pages render the codes through these catalogues."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ACTION_LABELS = {
     "account.activate": _l("Account activated"),
@@ -18,7 +19,8 @@ ACTION_LABELS = {
     "api_token.create": _l("API token created"),
     "api_token.revoke": _l("API token revoked"),
     "audit.export": _l("Audit log exported"),
-    "auth.login": _l("Signed in"),
+    # the same English as the sign-in time in the account settings, not the same Japanese
+    "auth.login": lazy_pgettext("audit action", "Signed in"),
     "auth.login_failed": _l("Failed sign-in"),
     "auth.logout": _l("Signed out"),
     "auth.password_reset_requested": _l("Password reset requested"),

@@ -243,6 +243,7 @@ def generate(*, residents: int, months: int, seed: int,
             if link_demo_user and adult and not foreign and len(births) > 2:
                 row.update(user_id=demo_resident_user.id, email=demo_resident_user.email,
                            given_name="さくら", given_name_kana="サクラ",
+                           name_latin="Sakura " + row["name_latin"].rsplit(" ", 1)[-1],
                            consent_outreach=True, consent_profiling=True,
                            self_supplied=["consent_outreach", "consent_profiling", "email"])
                 link_demo_user = False

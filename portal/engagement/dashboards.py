@@ -15,6 +15,7 @@ from portal.engagement.models import EngagementScore, ScoreAggregate, ScoreSnaps
 from portal.engagement.scoring import AT_RISK_DROP
 from portal.extensions import db
 from portal.permissions import can_view_all_usage
+from portal.residents import districts
 from portal.residents.models import Resident
 from portal.residents.records import name_conditions
 from portal.services.models import Service
@@ -180,7 +181,7 @@ class EquityRow:
 # Sorting the (few) groups after the query; suppressed groups always come last so
 # that no order reveals their figures.
 EQUITY_SORTS = {
-    "group": None,  # districts alphabetically, age bands youngest first
+    "group": None,  # districts in their list order, age bands youngest first
     "mean": lambda r: (r.suppressed, r.mean or 0.0),
     "-mean": lambda r: (r.suppressed, -(r.mean or 0.0)),
     "-at_risk": lambda r: (r.suppressed, -(r.at_risk_share or 0.0)),
@@ -212,8 +213,10 @@ def equity(dimension: str, year: int, service_ids: Select | None,
            "language": Resident.preferred_locale}[dimension]
     rows = [_equity_row(*row) for row in db.session.execute(
         _equity_select(key, service_ids).group_by(key))]
-    order = {label: n for n, (label, _, _) in enumerate(AGE_BANDS)}
-    rows.sort(key=lambda r: (order.get(r.group, 99), r.group))
+    # age bands youngest first, districts in the district list's order
+    order = ({code: n for n, code in enumerate(districts.codes())} if dimension == "district"
+             else {label: n for n, (label, _, _) in enumerate(AGE_BANDS)})
+    rows.sort(key=lambda r: (order.get(r.group, len(order)), r.group))
     if EQUITY_SORTS.get(sort):
         rows.sort(key=EQUITY_SORTS[sort])  # stable: ties keep the group order
     return rows
