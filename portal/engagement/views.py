@@ -198,6 +198,13 @@ def _equity_query(services: list[Service]):
     return form, dimension, service, ids, wanted.get("sort") or "group"
 
 
+def _equity_figures():
+    """The equity view's filters and figures, for the page and its CSV alike."""
+    form, dimension, service, ids, sort = _equity_query(dashboards.visible_services(current_user))
+    rows = dashboards.equity(dimension, local_today().year, ids, sort)
+    return form, dimension, service, rows, dashboards.equity_total(ids)
+
+
 def _group_name(dimension: str):
     if dimension == "language":
         names = language_names(current_app.config)
@@ -210,10 +217,7 @@ def _group_name(dimension: str):
 @admin_bp.get("/engagement/equity")
 @permission_required(can_access_console)
 def equity():
-    services = dashboards.visible_services(current_user)
-    form, dimension, service, ids, sort = _equity_query(services)
-    rows = dashboards.equity(dimension, local_today().year, ids, sort)
-    total = dashboards.equity_total(ids)
+    form, dimension, service, rows, total = _equity_figures()
     spec = charts.equity(rows, total, _group_name(dimension),
                          _("Mean score by group, with the whole municipality"))
     chart = {"svg": render_svg(spec, width=CHART_WIDTH, height=280, id_prefix="chart-equity"),
@@ -228,10 +232,7 @@ def equity():
 @admin_bp.get("/engagement/equity.csv")
 @permission_required(can_access_console)
 def equity_csv():
-    services = dashboards.visible_services(current_user)
-    _form, dimension, service, ids, sort = _equity_query(services)
-    rows = dashboards.equity(dimension, local_today().year, ids, sort)
-    total = dashboards.equity_total(ids)
+    _form, dimension, service, rows, total = _equity_figures()
     buffer = io.StringIO()
     writer = csvsafe.writer(buffer)
     writer.writerow(["dimension", "group", "residents", "scores", "mean_score",
