@@ -4,9 +4,11 @@ Builds a fresh demo municipality (``portal demo``: R residents, 12 months of usa
 scores), serves it with gunicorn (2 sync workers; the ``production`` extra installs it)
 or, when gunicorn is missing, the threaded development server (``portal run``), signs
 in as the demo manager and then, page by page, keeps C concurrent clients requesting
-that page for S seconds. For each page it prints requests/s, p50/p95 latency and the
-number of errors (any status other than 200, or no answer), and the ratio of the
-page's p95 to the p95 of ``/healthz`` measured the same way in the same run.
+that page for S seconds (in R rounds that visit every page in turn, so that a drift in
+the shared machine's speed touches every page alike). For each page it prints
+requests/s, p50/p95 latency and the number of errors (any status other than 200, or
+no answer), and the ratio of the page's p95 to the p95 of ``/healthz`` measured the
+same way in the same run.
 Target: 0 errors, and p95(page) ≤ 10 × p95(/healthz).
 
     python bench/load_smoke.py                          # SQLite, then PostgreSQL
@@ -231,12 +233,20 @@ def run(label: str, url: str, args) -> bool:
         for path in pages.values():  # warm up every worker's caches
             for _ in range(4):
                 client.request("GET", path)
-        results = {name: hammer(client, path, args.clients, args.seconds)
-                   for name, path in pages.items()}
+        # interleaved rounds: on a shared machine the speed drifts over a minute, and a
+        # baseline measured once at the start would be compared with other minutes
+        results = {name: Stats() for name in pages}
+        for _ in range(args.rounds):
+            for name, path in pages.items():
+                part = hammer(client, path, args.clients, args.seconds / args.rounds)
+                results[name].latencies += part.latencies
+                results[name].errors += part.errors
+                results[name].seconds += part.seconds
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"{label} — {kind}; {args.clients} clients × {args.seconds:g} s per page")
+    print(f"{label} — {kind}; {args.clients} clients × {args.seconds:g} s per page, "
+          f"in {args.rounds} interleaved rounds")
     base = results["/healthz"].quantile(0.95)
     print(f"{'page':<18}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
           f"{'p95/p95(healthz)':>18}")
@@ -265,9 +275,11 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="split each page's seconds into this many rounds, taken in turn")
     args = parser.parse_args()
-    if not 1 <= args.clients <= 64 or not 1 <= args.seconds <= 120:
-        parser.error("--clients 1–64 and --seconds 1–120")
+    if not 1 <= args.clients <= 64 or not 1 <= args.seconds <= 120 or not 1 <= args.rounds <= 20:
+        parser.error("--clients 1–64, --seconds 1–120 and --rounds 1–20")
     met = True
     if args.database in ("sqlite", "both"):
         folder = Path(tempfile.mkdtemp(prefix="load-smoke-db-"))

@@ -99,6 +99,8 @@ def register_template_helpers(app: Flask) -> None:
         NEEDS_ATTENTION,
         NEEDS_ATTENTION_DEFINITION,
         TREND_LABELS,
+        band_badge,
+        trend_word,
     )
     from portal.residents.districts import district_name
     from portal.residents.operations import CONTACT_LABELS
@@ -115,7 +117,8 @@ def register_template_helpers(app: Flask) -> None:
                                  TREND_LABELS=TREND_LABELS, MEASURE_LABELS=MEASURE_LABELS,
                                  NEEDS_ATTENTION=NEEDS_ATTENTION,
                                  NEEDS_ATTENTION_DEFINITION=NEEDS_ATTENTION_DEFINITION,
-                                 CONTACT_LABELS=CONTACT_LABELS, ACTION_LABELS=ACTION_LABELS)
+                                 CONTACT_LABELS=CONTACT_LABELS, ACTION_LABELS=ACTION_LABELS,
+                                 band_badge=band_badge, trend_word=trend_word)
     # stored codes → words in the reader's language (no raw code on a page)
     app.jinja_env.filters.update(kind_label=kind_label, source_label=source_label,
                                  action_label=action_label, target_label=target_label,

@@ -12,22 +12,18 @@ grouping separator.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, dates, numbers
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import (
-    format_date,
-    format_decimal,
-    format_percent,
-    format_time,
-    get_locale,
-    ngettext,
-)
+from flask_babel import format_percent, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
+
+from portal.extensions import babel, page_locale, page_timezone
 
 #: Minus sign for changes (U+2212, not a hyphen).
 MINUS = "\u2212"
@@ -87,27 +83,47 @@ def _datetime(value: datetime | None, style: str | None = None) -> str:
     accepted for older templates and does not change the format."""
     if not value:
         return ""
-    locale = get_locale()
+    locale = page_locale()
+    local = _in_page_zone(value)
     joined = locale.datetime_formats.get("medium", "{1} {0}") if locale else "{1} {0}"
-    return str(joined).format(format_time(value, "short"), format_date(value, "medium"))
+    return str(joined).format(dates.format_time(local, "short", locale=locale),
+                              dates.format_date(local, "medium", locale=locale))
+
+
+def _in_page_zone(value: date | datetime) -> date | datetime:
+    """A datetime in the page's time zone (stored ones are UTC), as Flask-Babel's
+    formatters do; a date stays as it is."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    zone = page_timezone()
+    return zone.normalize(value.astimezone(zone)) if hasattr(zone, "normalize") \
+        else value.astimezone(zone)
 
 
 def _date(value: date | datetime | None, style: str | None = None) -> str:
     """The locale's one date format, four-digit year (``2026/12/02``, ``Dec 2, 2026``).
     ``style`` is accepted for older templates and does not change the format."""
-    return format_date(value, "medium") if value else ""
+    if not value:
+        return ""
+    return dates.format_date(_in_page_zone(value), "medium", locale=page_locale())
 
 
-def _grouped(pattern: str | None) -> str | None:
-    """A number pattern with the grouping separator (``0.#`` → ``#,##0.#``)."""
+@lru_cache(maxsize=64)
+def _grouped(pattern: str | None) -> numbers.NumberPattern | None:
+    """A number pattern with the grouping separator (``0.#`` → ``#,##0.#``), parsed
+    once (Babel parses a pattern string on every call)."""
     if pattern and "," not in pattern and pattern.startswith("0"):
-        return "#,##" + pattern
-    return pattern
+        pattern = "#,##" + pattern
+    return numbers.parse_pattern(pattern) if pattern else None
 
 
 def _number(value: float | int | None, pattern: str | None = None) -> str:
     """The number in the locale's way, always with thousands separators."""
-    return format_decimal(value, format=_grouped(pattern)) if value is not None else ""
+    if value is None:
+        return ""
+    return numbers.format_decimal(value, format=_grouped(pattern), locale=page_locale())
 
 
 def signed(value: float | int, pattern: str = "0.#") -> str:
@@ -185,7 +201,24 @@ def _grouping_ngettext(ngettext):
     return wrapped
 
 
+def _translations():
+    return babel.domain_instance.get_translations()
+
+
+def _install_gettext(app: Flask) -> None:
+    """Jinja's ``_``/``gettext``/``ngettext`` straight to this page's catalogue:
+    Flask-Babel's callables find the domain and the locale again on every message,
+    and a busy console page has hundreds of them."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)
+
+
 def init_app(app: Flask) -> None:
+    _install_gettext(app)
     app.add_template_filter(_datetime, "datetime")
     app.add_template_filter(_date, "date")
     app.add_template_filter(_number, "number")

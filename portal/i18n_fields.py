@@ -6,12 +6,13 @@ locale that has no stored content at all (``name_ko`` does not exist)."""
 from __future__ import annotations
 
 from flask import current_app, has_request_context
-from flask_babel import get_locale
+
+from portal.extensions import page_locale
 
 
 def current_locale() -> str:
     if has_request_context():
-        locale = get_locale()
+        locale = page_locale()
         if locale is not None:
             return str(locale)
     return current_app.config["DEFAULT_LOCALE"]

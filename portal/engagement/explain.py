@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from portal.engagement.models import MEASURES, EngagementScore
 
@@ -25,6 +26,21 @@ NEEDS_ATTENTION_DEFINITION = _l(
     "more in 30 days; “red” alone is the band of scores below the red edge.")
 TREND_LABELS = {"up": _l("rising"), "down": _l("falling"), "same": _l("steady"),
                 "new": _l("new")}
+BAND_BADGES = {"red": "bad", "yellow": "warn", "green": "ok"}
+TREND_ARROWS = {"up": "↑", "down": "↓", "same": "→", "new": "•"}
+
+
+def band_badge(band: str) -> Markup:
+    """The band as a badge with its word (colour is never the only signal). A
+    function rather than a template macro: long resident lists show one per row."""
+    return Markup('<span class="badge badge--{}">{}</span>').format(
+        BAND_BADGES[band], BAND_LABELS[band])
+
+
+def trend_word(trend: str) -> Markup:
+    """The trend as an arrow and a word."""
+    return Markup('<span class="trend trend--{}">{} {}</span>').format(
+        trend, TREND_ARROWS[trend], TREND_LABELS[trend])
 
 
 def recency(days_since: float, interval: float) -> float:
