@@ -14,8 +14,10 @@ from portal.imports.models import ImportBatch
 from portal.mail.models import OutboundMessage
 from portal.residents.models import District, Household, Resident
 from portal.services.models import Department, Service, UsageEvent
+from portal.surveys.models import Answer, Invitation, Question, Response, Survey, SurveyDraft
 
 __all__ = [
+    "Answer",
     "ApiToken",
     "AuditEntry",
     "Department",
@@ -23,14 +25,19 @@ __all__ = [
     "EngagementScore",
     "Household",
     "ImportBatch",
+    "Invitation",
     "OutboundMessage",
+    "Question",
     "Resident",
+    "Response",
     "Role",
     "ScoreAggregate",
     "ScoreRun",
     "ScoreSnapshot",
     "ScoringModel",
     "Service",
+    "Survey",
+    "SurveyDraft",
     "UsageEvent",
     "User",
 ]
