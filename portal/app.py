@@ -66,6 +66,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.residents import views as residents_views
     from portal.services import admin_views as services_admin_views
     from portal.services import views as services_views
+    from portal.surveys import admin_views as _survey_admin  # noqa: F401  (routes)
+    from portal.surveys import invitation_views as _invitations  # noqa: F401
+    from portal.surveys import results_views as _results  # noqa: F401
+    from portal.surveys import views as survey_views
 
     app.register_blueprint(main_views.bp)
     app.register_blueprint(auth_views.bp, url_prefix="/account")
@@ -77,6 +81,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(residents_admin_views.admin_bp, url_prefix="/admin/residents")
     app.register_blueprint(import_views.bp, url_prefix="/admin/imports")
     app.register_blueprint(api_admin_views.admin_bp, url_prefix="/admin/api-tokens")
+    app.register_blueprint(survey_views.bp, url_prefix="/surveys")
+    app.register_blueprint(survey_views.admin_bp, url_prefix="/admin/surveys")
     app.register_blueprint(api_views.bp, url_prefix="/api/v1")
     csrf.exempt(api_views.bp)  # bearer tokens, no cookies: CSRF does not apply
 

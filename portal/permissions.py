@@ -139,6 +139,68 @@ def can_view_calibration(user: User) -> bool:
     return can_manage_scoring(user)
 
 
+# -- surveys ---------------------------------------------------------------------------
+
+def _survey_department(survey_or_department) -> int | None:
+    """A survey's owning department, or a department id given directly."""
+    if survey_or_department is None or isinstance(survey_or_department, int):
+        return survey_or_department
+    return survey_or_department.department_id
+
+
+@permission
+def can_build_surveys(user: User, survey=None) -> bool:
+    """Create and edit surveys, open and close them: managers and admins for any
+    department; staff for their own department's (``survey``: a survey or a
+    department id; None: may they build any at all)."""
+    if not _signed_in(user):
+        return False
+    if user.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    if user.role != Role.STAFF or user.department_id is None:
+        return False
+    department = _survey_department(survey)
+    return department is None or department == user.department_id
+
+
+@permission
+def can_view_survey_results(user: User, survey=None) -> bool:
+    """Aggregate results (suppressed below the minimum n): those who build the
+    survey, and officials (aggregates only)."""
+    if _signed_in(user) and user.role == Role.OFFICIAL:
+        return True
+    return can_build_surveys(user, survey)
+
+
+@permission
+def can_invite_to_surveys(user: User, survey=None) -> bool:
+    """Pick an audience and send invitations and the reminder."""
+    return can_build_surveys(user, survey)
+
+
+@permission
+def can_enter_survey_responses(user: User, survey=None) -> bool:
+    """Enter a paper or phone response (on a resident's 360° page, or an anonymous
+    paper form): staff of the survey's department, managers and admins."""
+    return can_view_residents(user) and can_build_surveys(user, survey)
+
+
+@permission
+def can_read_survey_free_text(user: User, survey=None) -> bool:
+    """Free-text answers (each view audited): not officials; for identified surveys
+    the view further keeps to residents the reader may view."""
+    return can_view_residents(user) and can_build_surveys(user, survey)
+
+
+@permission
+def can_export_survey_responses(user: User, survey=None) -> bool:
+    """CSV/JSON of the responses: anonymous surveys for those who build them;
+    identified surveys (resident columns) for managers and admins only."""
+    if survey is not None and not survey.anonymous:
+        return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+    return can_read_survey_free_text(user, survey)
+
+
 def permission_required(check: Permission) -> Callable:
     """Sign-in first (redirect to login), then ``check(current_user)`` or 403."""
 

@@ -1,0 +1,3 @@
+"""Console: a survey's audience, invitations and reminder."""
+
+from portal.surveys import admin_bp  # noqa: F401
