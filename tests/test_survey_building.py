@@ -137,7 +137,7 @@ def test_the_detail_page_describes_questions_and_conditions(manager_client, surv
     assert "Satisfaction (CSAT, 1–5)" in html and "Long text" in html
     assert "Shown when Q1 (csat) is at most 2" in html
     html = page(manager_client.get(f"/admin/surveys/{survey.id}", headers=JA))
-    assert "下書き" in html and "Q1 (csat)" in html
+    assert "下書き" in html and "Q1（csat）が2以下のときに表示" in html
 
 
 def test_the_question_form_suggests_the_next_key(manager_client, survey):
@@ -231,13 +231,13 @@ def test_moving_questions(manager_client, survey):
 
 def test_deleting_a_question_others_depend_on_is_refused(manager_client, survey):
     first = survey.questions[0]
-    manager_client.post(f"/admin/surveys/{survey.id}/questions/{first.id}/delete")
+    manager_client.post(f"/admin/surveys/{survey.id}/questions/{first.id}/delete", headers=EN)
     html = page(manager_client.get(f"/admin/surveys/{survey.id}", headers=EN))
     assert "its condition refers to csat, which does not exist" in html
     db.session.expire_all()
     assert len(survey.questions) == 2
     why = survey.questions[1]
-    manager_client.post(f"/admin/surveys/{survey.id}/questions/{why.id}/delete")
+    manager_client.post(f"/admin/surveys/{survey.id}/questions/{why.id}/delete", headers=EN)
     db.session.expire_all()
     assert [q.key for q in survey.questions] == ["csat"]
 
@@ -255,7 +255,7 @@ def test_renaming_a_key_keeps_conditions_pointing_at_it(manager_client, survey):
 
 def test_open_is_refused_without_questions(manager_client, catalogue):
     survey = new_survey(manager_client, department_id=str(catalogue["library"].id))
-    manager_client.post(f"/admin/surveys/{survey.id}/open")
+    manager_client.post(f"/admin/surveys/{survey.id}/open", headers=EN)
     html = page(manager_client.get(f"/admin/surveys/{survey.id}", headers=EN))
     assert "The survey has no questions yet." in html
     db.session.expire_all()
@@ -266,7 +266,7 @@ def test_open_is_refused_when_the_logic_has_problems(manager_client, survey):
     # stored problems (e.g. from before a fix): opening checks again
     survey.questions[1].show_if = {"question": "csat", "op": "at_least", "value": 9}
     db.session.commit()
-    manager_client.post(f"/admin/surveys/{survey.id}/open")
+    manager_client.post(f"/admin/surveys/{survey.id}/open", headers=EN)
     db.session.expire_all()
     assert survey.status == SurveyStatus.DRAFT
     html = page(manager_client.get(f"/admin/surveys/{survey.id}", headers=EN))
@@ -274,16 +274,16 @@ def test_open_is_refused_when_the_logic_has_problems(manager_client, survey):
 
 
 def test_open_then_close_with_confirmation_and_no_reopening(manager_client, survey):
-    manager_client.post(f"/admin/surveys/{survey.id}/open")
+    manager_client.post(f"/admin/surveys/{survey.id}/open", headers=EN)
     db.session.expire_all()
     assert survey.status == SurveyStatus.OPEN and survey.opened_at is not None
-    manager_client.post(f"/admin/surveys/{survey.id}/close")  # not confirmed
+    manager_client.post(f"/admin/surveys/{survey.id}/close", headers=EN)  # not confirmed
     db.session.expire_all()
     assert survey.status == SurveyStatus.OPEN
-    manager_client.post(f"/admin/surveys/{survey.id}/close", data={"confirm": "y"})
+    manager_client.post(f"/admin/surveys/{survey.id}/close", data={"confirm": "y"}, headers=EN)
     db.session.expire_all()
     assert survey.status == SurveyStatus.CLOSED
-    manager_client.post(f"/admin/surveys/{survey.id}/open")
+    manager_client.post(f"/admin/surveys/{survey.id}/open", headers=EN)
     html = page(manager_client.get(f"/admin/surveys/{survey.id}", headers=EN))
     assert "Only a draft survey can be opened." in html
     db.session.expire_all()
@@ -301,7 +301,7 @@ def test_open_then_close_with_confirmation_and_no_reopening(manager_client, surv
 def answered(manager_client, survey):
     add_question(manager_client, survey, key="how", type="single",
                  options="counter | 窓口 | Counter\nonline | オンライン | Online")
-    manager_client.post(f"/admin/surveys/{survey.id}/open")
+    manager_client.post(f"/admin/surveys/{survey.id}/open", headers=EN)
     respond(survey, survey.questions[0], number=2)
     db.session.expire_all()
     return survey
@@ -331,7 +331,7 @@ def test_a_question_with_answers_says_why_it_cannot_be_deleted(manager_client, a
 
 def test_a_tampered_delete_is_refused(manager_client, answered):
     first = answered.questions[0]
-    manager_client.post(f"/admin/surveys/{answered.id}/questions/{first.id}/delete")
+    manager_client.post(f"/admin/surveys/{answered.id}/questions/{first.id}/delete", headers=EN)
     db.session.expire_all()
     assert len(answered.questions) == 3
     html = page(manager_client.get(f"/admin/surveys/{answered.id}", headers=EN))
@@ -367,11 +367,11 @@ def test_options_keep_their_values_labels_may_change(manager_client, answered):
 
 def test_closing_a_question_keeps_its_answers(manager_client, answered):
     why, first = answered.questions[1], answered.questions[0]
-    manager_client.post(f"/admin/surveys/{answered.id}/questions/{first.id}/close")
+    manager_client.post(f"/admin/surveys/{answered.id}/questions/{first.id}/close", headers=EN)
     db.session.expire_all()
     assert not first.closed  # "why" depends on it
-    manager_client.post(f"/admin/surveys/{answered.id}/questions/{why.id}/close")
-    manager_client.post(f"/admin/surveys/{answered.id}/questions/{first.id}/close")
+    manager_client.post(f"/admin/surveys/{answered.id}/questions/{why.id}/close", headers=EN)
+    manager_client.post(f"/admin/surveys/{answered.id}/questions/{first.id}/close", headers=EN)
     db.session.expire_all()
     assert why.closed and first.closed
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 1

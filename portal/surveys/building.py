@@ -173,7 +173,6 @@ def describe_condition(condition: dict | None, questions: list) -> str:
     name = _("Q%(number)s (%(key)s)", number=number, key=target_key) if number \
         else str(target_key)
     op = condition.get("op")
-    label = OPERATOR_LABELS.get(op)
     value = condition.get("value")
     values = value if isinstance(value, list) else [value]
     words = []
@@ -186,9 +185,17 @@ def describe_condition(condition: dict | None, questions: list) -> str:
             words.append(_("yes") if v == 1 else _("no"))
         else:
             words.append(str(v))
-    return _("Shown when %(question)s %(operator)s %(value)s", question=name,
-             operator=str(label) if label is not None else str(op),
-             value=_(", ").join(words) if len(words) > 1 else (words[0] if words else ""))
+    value = _(", ").join(words) if len(words) > 1 else (words[0] if words else "")
+    if op == ShowIfOperator.EQUALS:
+        return _("Shown when %(question)s is %(value)s", question=name, value=value)
+    if op == ShowIfOperator.ONE_OF:
+        return _("Shown when %(question)s is one of %(value)s", question=name, value=value)
+    if op == ShowIfOperator.AT_MOST:
+        return _("Shown when %(question)s is at most %(value)s", question=name, value=value)
+    if op == ShowIfOperator.AT_LEAST:
+        return _("Shown when %(question)s is at least %(value)s", question=name, value=value)
+    return _("Shown when %(question)s meets a condition (%(operator)s %(value)s)",
+             question=name, operator=str(op), value=value)
 
 
 def option_label(option: dict) -> str:
