@@ -423,3 +423,21 @@ def test_question_form_in_japanese_is_translated(manager_client, survey):
     html = page(manager_client.get(f"/admin/surveys/{survey.id}/questions/new", headers=JA))
     assert "設問" in html and "Show only when" not in html
     assert Question  # imported for the models' mapping
+
+
+def test_builder_pages_have_unique_ids(manager_client, answered, csrf_on):
+    from tests.test_unique_ids import duplicate_ids
+
+    question = answered.questions[2]
+    for path in (f"/admin/surveys/{answered.id}", f"/admin/surveys/{answered.id}/edit",
+                 f"/admin/surveys/{answered.id}/questions/new",
+                 f"/admin/surveys/{answered.id}/questions/{question.id}/edit",
+                 "/admin/surveys/", "/admin/surveys/new", "/admin/surveys/import"):
+        html = page(manager_client.get(path))
+        assert duplicate_ids(html) == [], path
+
+
+def test_csrf_is_checked_on_the_builder_buttons(manager_client, survey, csrf_on):
+    assert manager_client.post(f"/admin/surveys/{survey.id}/open").status_code == 400
+    db.session.expire_all()
+    assert survey.status == SurveyStatus.DRAFT

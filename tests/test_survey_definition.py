@@ -237,3 +237,12 @@ def test_cli_import_errors_exit_1_with_paths(runner, catalogue, tmp_path):
     result = runner.invoke(args=["surveys", "export", "999999", str(tmp_path / "x.json")])
     assert result.exit_code == 1
     assert surveys() == 0
+
+
+def test_the_example_in_the_documentation_imports(catalogue):
+    from portal.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "surveys.md").read_text(encoding="utf-8")
+    example = text.split("### Example", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    survey = definition.import_text(example, actor=None)
+    assert survey.department.code == "citizens" and len(survey.questions) == 4
