@@ -4,41 +4,29 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectField
-from wtforms.validators import Optional
 
 from portal.audit.recording import record
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.forms import EmptyForm, Form, filter_values, options
+from portal.forms import EmptyForm, filter_values
 from portal.permissions import can_build_surveys, can_view_survey_results, permission_required
 from portal.services.models import Service
 from portal.surveys import admin_bp, building, definition
-from portal.surveys.forms import CloseSurveyForm, ImportForm, QuestionForm, SurveyForm
+from portal.surveys.forms import (
+    CloseSurveyForm,
+    ImportForm,
+    QuestionForm,
+    SurveyFilterForm,
+    SurveyForm,
+)
 from portal.surveys.models import Question, Survey, SurveyStatus
 
 
 def _labels() -> dict:
     return {"STATUS_LABELS": building.STATUS_LABELS, "STATUS_BADGES": building.STATUS_BADGES,
             "TYPE_LABELS": building.TYPE_LABELS}
-
-
-class SurveyFilterForm(Form):
-    class Meta:
-        csrf = False
-
-    status = SelectField(_l("Status"), validators=[Optional()])
-    service = SelectField(_l("Service"), validators=[Optional()])
-
-    def __init__(self, *args, services, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.status.choices = options([("", _l("Any status")), *(
-            (s.value, building.STATUS_LABELS[s]) for s in SurveyStatus)])
-        self.service.choices = options([("", _l("Any service")), *(
-            (s.slug, s.name) for s in services)])
 
 
 def _scoped(stmt, user):

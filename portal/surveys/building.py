@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -431,8 +431,9 @@ def close_survey(*, actor: User | None, survey: Survey) -> None:
 # -- questions ----------------------------------------------------------------------------
 
 @dataclass
-class _Shadow:
-    """A question as it would be after an edit, for ``logic.check``."""
+class QuestionShape:
+    """A question as it would be after an edit (or as a definition describes it),
+    for ``logic.check``."""
 
     key: str
     type: str
@@ -441,16 +442,16 @@ class _Shadow:
     scale_max: int | None = None
     closed: bool = False
     id: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
-def _shadow(question: Question, values: dict[str, Any] | None = None) -> _Shadow:
+def _shadow(question: Question, values: dict[str, Any] | None = None) -> QuestionShape:
     values = values or {}
-    return _Shadow(key=values.get("key", question.key), type=values.get("type", question.type),
-                   options=values.get("options", question.options),
-                   show_if=values.get("show_if", question.show_if),
-                   scale_max=values.get("scale_max", question.scale_max),
-                   closed=question.closed, id=question.id)
+    return QuestionShape(key=values.get("key", question.key),
+                         type=values.get("type", question.type),
+                         options=values.get("options", question.options),
+                         show_if=values.get("show_if", question.show_if),
+                         scale_max=values.get("scale_max", question.scale_max),
+                         closed=question.closed, id=question.id)
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
@@ -505,9 +506,9 @@ def add_question(*, actor: User | None, survey: Survey, values: dict[str, Any]) 
     _refuse_if_closed(survey)
     values = _normalise(values)
     shadows = [_shadow(q) for q in survey.questions]
-    shadows.append(_Shadow(key=values["key"], type=values["type"],
-                           options=values.get("options"), show_if=values.get("show_if"),
-                           scale_max=values.get("scale_max")))
+    shadows.append(QuestionShape(key=values["key"], type=values["type"],
+                                 options=values.get("options"), show_if=values.get("show_if"),
+                                 scale_max=values.get("scale_max")))
     _check_logic(survey, shadows)
     position = max((q.position for q in survey.questions), default=0) + 1
     question = Question(survey=survey, position=position)

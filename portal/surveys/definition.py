@@ -276,7 +276,7 @@ def check(data: Any, *, actor: User | None = None,
     resolved.update(service_id=service.id if service is not None else None,
                     department_id=owner)
 
-    shadows = [building._Shadow(
+    shadows = [building.QuestionShape(
         key=q["key"], type=q["type"], scale_max=q.get("scale_max"),
         show_if=q.get("show_if"), options=[{"value": o["value"]} for o in q.get("options", [])]
         if "options" in q else None) for q in data["questions"]]

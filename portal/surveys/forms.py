@@ -29,7 +29,7 @@ from portal.extensions import db
 from portal.forms import Form, YearRange, options
 from portal.services.models import Department, Service
 from portal.surveys import building
-from portal.surveys.models import QuestionType, ShowIfOperator, Survey
+from portal.surveys.models import QuestionType, ShowIfOperator, Survey, SurveyStatus
 
 
 def _strip(value):
@@ -45,6 +45,21 @@ def _int_or_none(value):
     if value in (None, "", "None"):
         return None
     return int(value)
+
+
+class SurveyFilterForm(Form):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validators=[Optional()])
+    service = SelectField(_l("Service"), validators=[Optional()])
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = options([("", _l("Any status")), *(
+            (s.value, building.STATUS_LABELS[s]) for s in SurveyStatus)])
+        self.service.choices = options([("", _l("Any service")), *(
+            (s.slug, s.name) for s in services)])
 
 
 class SurveyForm(Form):
