@@ -62,6 +62,9 @@ def register(app: Flask) -> None:
     from portal.imports.cli import import_group
 
     app.cli.add_command(import_group)
+    from portal.surveys.cli import surveys_group
+
+    app.cli.add_command(surveys_group)
 
 
 @click.command("seed")

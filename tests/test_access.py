@@ -31,6 +31,9 @@ MANAGERS = {None: 302, "resident": 403, "staff": 403, "manager": 200, "admin": 2
             "official": 403}
 RESIDENT_ONLY = {None: 302, "resident": 200, "staff": 403, "manager": 403, "admin": 403,
                  "official": 403}
+# surveys: staff build their own department's, managers and admins any; officials read
+BUILDERS = {None: 302, "resident": 403, "staff": 200, "manager": 200, "admin": 200,
+            "official": 403}
 API = dict.fromkeys(ROLES, 401)  # bearer tokens only; a signed-in session does not count
 
 
@@ -125,6 +128,35 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/999999/revoke", only(ADMIN_ONLY, 404)),
+    ("GET", "/admin/surveys/", CONSOLE),  # officials: read-only list
+    ("GET", "/admin/surveys/new", BUILDERS),
+    ("POST", "/admin/surveys/new", BUILDERS),  # empty form: shown again with errors
+    ("GET", "/admin/surveys/{survey_id}", CONSOLE),  # staff: own department's survey
+    ("GET", "/admin/surveys/{other_survey_id}", {**CONSOLE, "staff": 403}),
+    ("GET", "/admin/surveys/999999", only(CONSOLE, 404)),
+    ("GET", "/admin/surveys/{survey_id}/edit", BUILDERS),
+    ("POST", "/admin/surveys/{survey_id}/edit", BUILDERS),  # empty form: errors shown
+    ("GET", "/admin/surveys/{other_survey_id}/edit", {**BUILDERS, "staff": 403}),
+    ("GET", "/admin/surveys/{survey_id}/questions/new", BUILDERS),
+    ("POST", "/admin/surveys/{survey_id}/questions/new", BUILDERS),
+    ("GET", "/admin/surveys/{survey_id}/questions/{question_id}/edit", BUILDERS),
+    ("POST", "/admin/surveys/{survey_id}/questions/{question_id}/edit", BUILDERS),
+    ("GET", "/admin/surveys/{other_survey_id}/questions/{question_id}/edit",
+     {**BUILDERS, "staff": 403, "manager": 404, "admin": 404}),  # not that survey's
+    ("POST", "/admin/surveys/{survey_id}/questions/{question_id}/move",
+     only(BUILDERS, 400)),  # no direction
+    ("POST", "/admin/surveys/{survey_id}/questions/{question_id}/close", only(BUILDERS, 302)),
+    ("POST", "/admin/surveys/{survey_id}/questions/{question_id}/delete",
+     only(BUILDERS, 302)),
+    ("POST", "/admin/surveys/{other_survey_id}/questions/{question_id}/delete",
+     {**only(BUILDERS, 404), "staff": 403}),
+    ("POST", "/admin/surveys/{survey_id}/open", only(BUILDERS, 302)),
+    ("POST", "/admin/surveys/{other_survey_id}/open", {**only(BUILDERS, 302), "staff": 403}),
+    ("POST", "/admin/surveys/{survey_id}/close", only(BUILDERS, 302)),  # not confirmed
+    ("GET", "/admin/surveys/{survey_id}/definition.json", BUILDERS),
+    ("GET", "/admin/surveys/{other_survey_id}/definition.json", {**BUILDERS, "staff": 403}),
+    ("GET", "/admin/surveys/import", BUILDERS),
+    ("POST", "/admin/surveys/import", BUILDERS),  # nothing given: shown again with errors
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
 ]
@@ -137,23 +169,41 @@ def record(catalogue):
     return factories.resident()
 
 
-def expand(path: str, users, record) -> str:
+@pytest.fixture
+def surveys(catalogue):
+    """A library survey with one question (the staff member's department) and a
+    health survey."""
+    from portal.extensions import db
+    from portal.surveys.models import Question, Survey
+
+    own = Survey(department_id=catalogue["library"].id, title_en="Library survey")
+    own.questions.append(Question(key="q1", type="csat", text_en="How was it?"))
+    other = Survey(department_id=catalogue["health"].id, title_en="Health survey")
+    db.session.add_all([own, other])
+    db.session.flush()
+    return own, other
+
+
+def expand(path: str, users, record, surveys=None) -> str:
     from sqlalchemy import select
 
     from portal.extensions import db
     from portal.residents.models import District
 
     district_id = db.session.scalar(select(District.id).order_by(District.id).limit(1))
+    own, other = surveys or (None, None)
     return path.format(staff_id=users["staff"].id, resident_id=record.id,
-                       resident_user_id=users["resident"].id, district_id=district_id)
+                       resident_user_id=users["resident"].id, district_id=district_id,
+                       survey_id=own.id if own else 0, other_survey_id=other.id if other else 0,
+                       question_id=own.questions[0].id if own else 0)
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
-def test_route_access(role_client, users, record, method, path, expected, role):
+def test_route_access(role_client, users, record, surveys, method, path, expected, role):
     client = role_client(role)
-    response = client.open(expand(path, users, record), method=method)
+    response = client.open(expand(path, users, record, surveys), method=method)
     assert response.status_code == expected[role]
 
 

@@ -58,6 +58,18 @@ ACTION_LABELS = {
     "service.create": _l("Service created"),
     "service.update": _l("Service changed"),
     "usage.record": _l("Use of a service recorded"),
+    # surveys: building
+    "survey.create": _l("Survey created"),
+    "survey.update": _l("Survey settings changed"),
+    "survey.question_add": _l("Survey question added"),
+    "survey.question_edit": _l("Survey question changed"),
+    "survey.question_move": _l("Survey question moved"),
+    "survey.question_close": _l("Survey question closed"),
+    "survey.question_delete": _l("Survey question deleted"),
+    "survey.open": _l("Survey opened"),
+    "survey.close": _l("Survey closed"),
+    "survey.import": _l("Survey imported from a definition"),
+    "survey.export": _l("Survey definition exported"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
@@ -74,6 +86,7 @@ TARGET_LABELS = {
     "services": _l("Service"),
     "users": _l("Account"),
     "districts": _l("District"),
+    "surveys": _l("Survey"),
 }
 
 
