@@ -71,7 +71,6 @@ def seed_command() -> None:
     surveys (as drafts; safe to repeat)."""
     from portal.extensions import db
     from portal.services.catalogue import load_catalogue
-
     from portal.surveys.starter import seed_starter_surveys
 
     result = load_catalogue()
@@ -93,8 +92,8 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
     """Generate a synthetic municipality: residents, households, staff and usage events."""
     from portal.demo import generator
     from portal.engagement.scoring import history_days, recompute
-    from portal.surveys import starter
     from portal.extensions import db
+    from portal.surveys import starter
 
     if not current_app.config["DEMO_ALLOWED"]:
         raise click.ClickException("Demo data is refused in production "
