@@ -70,14 +70,18 @@ def register(app: Flask) -> None:
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Load reference data: departments and the service catalogue (safe to repeat)."""
+    """Load reference data: departments, the service catalogue and the starter
+    surveys (as drafts; safe to repeat)."""
     from portal.extensions import db
     from portal.services.catalogue import load_catalogue
+    from portal.surveys.starter import seed_starter_surveys
 
     result = load_catalogue()
+    surveys = seed_starter_surveys()
     db.session.commit()
     click.echo(f"Departments: {result['departments']} · services: {result['services']} "
-               f"(created {result['created']}, updated {result['updated']})")
+               f"(created {result['created']}, updated {result['updated']}) · "
+               f"starter surveys added as drafts: {surveys}")
 
 
 @click.command("demo")
@@ -92,6 +96,7 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
     from portal.demo import generator
     from portal.engagement.scoring import history_days, recompute
     from portal.extensions import db
+    from portal.surveys import starter
 
     if not current_app.config["DEMO_ALLOWED"]:
         raise click.ClickException("Demo data is refused in production "
@@ -107,9 +112,12 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
                                              seed=seed_value, progress=bar.update)
             except ValueError as error:
                 raise click.ClickException(str(error)) from error
+        answered = starter.fill_demo(seed=seed_value, months=months)
         db.session.commit()
         click.echo(f"Created {summary['residents']} residents in {summary['households']} "
-                   f"households with {summary['events']} usage events over {months} months "
+                   f"households with {summary['events']} usage events over {months} months, "
+                   f"{answered['responses']} survey responses to "
+                   f"{answered['invitations']} invitations, "
                    f"in {time.perf_counter() - started:.1f} s.")
         started = time.perf_counter()
         days = history_days(months, local_today())
