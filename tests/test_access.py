@@ -31,7 +31,11 @@ MANAGERS = {None: 302, "resident": 403, "staff": 403, "manager": 200, "admin": 2
             "official": 403}
 RESIDENT_ONLY = {None: 302, "resident": 200, "staff": 403, "manager": 403, "admin": 403,
                  "official": 403}
-API = dict.fromkeys(ROLES, 401)  # bearer tokens only; a signed-in session does not count
+API = dict.fromkeys(ROLES, 401)
+# pick an audience and send survey invitations: those who build surveys (staff: their
+# department's surveys; the object check is in tests/test_survey_invitations.py)
+INVITERS = {None: 302, "resident": 403, "staff": 200, "manager": 200, "admin": 200,
+            "official": 403}  # bearer tokens only; a signed-in session does not count
 
 
 def only(allowed: dict, status: int) -> dict:
@@ -125,6 +129,10 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/999999/revoke", only(ADMIN_ONLY, 404)),
+    ("GET", "/admin/surveys/999999/invitations", only(INVITERS, 404)),
+    ("POST", "/admin/surveys/999999/invitations/count", only(INVITERS, 404)),
+    ("POST", "/admin/surveys/999999/invitations/send", only(INVITERS, 404)),
+    ("POST", "/admin/surveys/999999/invitations/remind", only(INVITERS, 404)),
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
 ]

@@ -58,6 +58,8 @@ ACTION_LABELS = {
     "service.create": _l("Service created"),
     "service.update": _l("Service changed"),
     "usage.record": _l("Use of a service recorded"),
+    "survey.invitations_sent": _l("Survey invitations sent"),
+    "survey.reminders_sent": _l("Survey reminders sent"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
@@ -72,6 +74,7 @@ TARGET_LABELS = {
     "residents": _l("Resident"),
     "scoring_models": _l("Scoring model"),
     "services": _l("Service"),
+    "surveys": _l("Survey"),
     "users": _l("Account"),
     "districts": _l("District"),
 }
