@@ -101,6 +101,15 @@ def test_users_of_a_service_by_band_and_trend(survey):
         Criteria(band="red").check()  # a band needs a service
 
 
+def test_everyone_but_erased_residents(survey, users):
+    a, b = person(), person()
+    erased = person(anonymised_at=utcnow())
+    everyone = ids(survey, Criteria(everyone=True))
+    assert {a.id, b.id} <= everyone and erased.id not in everyone
+    assert ids(survey, Criteria(everyone=True), users["staff"]) == set()  # none in scope
+    assert Criteria.from_dict(Criteria(everyone=True).as_dict()) == Criteria(everyone=True)
+
+
 def test_district_age_band_and_language(survey):
     year = utcnow().astimezone(local_zone()).year
     north = person(district="北部", birth_year=year - 30, preferred_locale="ja")
@@ -176,7 +185,7 @@ def test_nobody_is_invited_twice_even_when_sending_twice(survey):
 def test_a_survey_that_is_not_open_sends_nothing(library):
     draft = make_survey(library, status="draft")
     person(district="東部")
-    with pytest.raises(InvitationError, match="open"):
+    with pytest.raises(InvitationError, match=r"open|受付中"):
         invitations.send_invitations(draft, Criteria(district="東部"), actor=None)
     ended = make_survey(library, closes_on=date(2020, 1, 1), opens_on=date(2019, 1, 1))
     with pytest.raises(InvitationError):

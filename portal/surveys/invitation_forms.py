@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import HiddenField, IntegerField, SelectField, SubmitField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.validators import NumberRange, Optional
 
 from portal.engagement.dashboards import AGE_BANDS
@@ -23,6 +23,9 @@ class SegmentForm(Form):
 
     id_prefix = "segment"
 
+    everyone = BooleanField(_l("All residents"),
+                            description=_l("For surveys of the whole city, such as the "
+                                           "annual resident survey."))
     service = SelectField(_l("Users of the service"), validators=[Optional()])
     used_within_days = IntegerField(
         _l("Used it in the last … days"), validators=[Optional(), NumberRange(1, MAX_DAYS)],
@@ -55,6 +58,7 @@ class SegmentForm(Form):
 
     def criteria(self, external_ids: list[str] | None) -> Criteria:
         return Criteria(
+            everyone=bool(self.everyone.data),
             service_id=int(self.service.data) if self.service.data else None,
             used_within_days=self.used_within_days.data,
             band=self.band.data or None, trend=self.trend.data or None,
