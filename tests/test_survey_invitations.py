@@ -368,7 +368,7 @@ def figures(html: str, labels) -> list[str]:
     """The number in the row headed by each label (tags stripped)."""
     found = []
     for label in labels:
-        match = re.search(r'<th scope="row">(?:<strong>)?' + re.escape(label)
+        match = re.search(r'<th scope="row"[^>]*>(?:<strong>)?' + re.escape(label)
                           + r'(?:</strong>)?</th><td class="number">(.*?)</td>', html, re.S)
         found.append(re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else None)
     return found
