@@ -1,4 +1,5 @@
-"""Periodic work of ``portal worker``: the outbox sweep and the daily recompute.
+"""Periodic work of ``portal worker``: the outbox sweep, the daily recompute and the
+daily survey reminders.
 
 Each task has slots (a minute, a local day). A slot is claimed once: in Redis with
 ``SET NX`` when the queue is in use — so any number of workers on any number of
@@ -49,6 +50,8 @@ def _scored_yesterday(slot: str) -> bool:
 TASKS = (
     Task("outbox", _minute, "portal.mail.outbox:send_due_messages"),
     Task("scores", _local_day, "portal.engagement.jobs:recompute_yesterday", _scored_yesterday),
+    # at most one reminder per invitation (reminded_at), so a repeat run sends nothing
+    Task("survey_reminders", _local_day, "portal.surveys.jobs:send_due_reminders"),
 )
 
 

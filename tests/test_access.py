@@ -35,6 +35,9 @@ RESIDENT_ONLY = {None: 302, "resident": 200, "staff": 403, "manager": 403, "admi
 BUILDERS = {None: 302, "resident": 403, "staff": 200, "manager": 200, "admin": 200,
             "official": 403}
 API = dict.fromkeys(ROLES, 401)  # bearer tokens only; a signed-in session does not count
+# pick an audience and send survey invitations: those who build surveys (staff: their
+# department's surveys; the object check is in tests/test_survey_invitations.py)
+INVITERS = BUILDERS
 
 
 def only(allowed: dict, status: int) -> dict:
@@ -157,6 +160,12 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/surveys/{other_survey_id}/definition.json", {**BUILDERS, "staff": 403}),
     ("GET", "/admin/surveys/import", BUILDERS),
     ("POST", "/admin/surveys/import", BUILDERS),  # nothing given: shown again with errors
+    ("GET", "/admin/surveys/999999/invitations", only(INVITERS, 404)),
+    ("POST", "/admin/surveys/999999/invitations/count", only(INVITERS, 404)),
+    ("POST", "/admin/surveys/999999/invitations/send", only(INVITERS, 404)),
+    ("POST", "/admin/surveys/999999/invitations/remind", only(INVITERS, 404)),
+    ("GET", "/admin/surveys/{survey_id}/invitations", INVITERS),
+    ("GET", "/admin/surveys/{other_survey_id}/invitations", {**INVITERS, "staff": 403}),
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
 ]

@@ -70,6 +70,9 @@ ACTION_LABELS = {
     "survey.close": _l("Survey closed"),
     "survey.import": _l("Survey imported from a definition"),
     "survey.export": _l("Survey definition exported"),
+    # surveys: invitations
+    "survey.invitations_sent": _l("Survey invitations sent"),
+    "survey.reminders_sent": _l("Survey reminders sent"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows

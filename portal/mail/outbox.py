@@ -35,7 +35,9 @@ def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
     return message
 
 
-SENSITIVE_PURPOSES = {"password_reset", "invitation", "registration"}
+# the link in these opens an account or a personal survey invitation
+SENSITIVE_PURPOSES = {"password_reset", "invitation", "registration", "survey_invitation",
+                      "survey_reminder"}
 REDACTED = "[removed after delivery: this message contained a single-use link]"
 
 

@@ -170,7 +170,8 @@ class Question(db.Model):
 class Invitation(db.Model):
     """One resident asked to answer one survey: by e-mail (a single-use token), or
     by a signed-in link on My page (no token). At most one per resident and survey.
-    The token itself is never stored: its SHA-256 is."""
+    The token itself is never stored: its SHA-256 is (and, for e-mailed ones, the
+    salt it is re-derived from with the secret key for the reminder)."""
 
     __tablename__ = "survey_invitations"
     __table_args__ = (
@@ -183,6 +184,10 @@ class Invitation(db.Model):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"),
                                              index=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # e-mailed invitations: the random salt the token is derived from with the app's
+    # secret key (``invitations.invitation_token``), so that the reminder carries the
+    # same link; useless without the key
+    token_salt: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(10), default=ResponseChannel.EMAIL)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
