@@ -3,12 +3,14 @@ against, and the source of every score's explanation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.engagement.models import MEASURES, EngagementScore
+from portal.surveys.signals import normalised
 
 MEASURE_LABELS = {
     "recency": _l("Recency"),
@@ -59,6 +61,18 @@ def window_days(interval: int) -> int:
 def frequency(uses: int, interval: float, window: float) -> float:
     """Uses in the window against the expected count (window / interval), ≤ 100."""
     return min(100.0, 100.0 * uses * interval / window)
+
+
+SATISFACTION_DAYS = 365  # the window of the answers behind satisfaction (scoring.py's)
+
+
+def satisfaction(answers: Iterable[tuple[str, int]]) -> float | None:
+    """The satisfaction measure from a resident's answers about a service in the
+    window, each ``(question type, number)`` of a CSAT, NPS or CES question: the
+    mean of the answers normalised to 0–100 (CSAT 1–5 → 0/25/50/75/100, NPS 0–10
+    → × 10, CES 1–7 → (v − 1) / 6 × 100). None when there are none."""
+    values = [normalised(kind, number) for kind, number in answers]
+    return sum(values) / len(values) if values else None
 
 
 def weighted_mean(measures: dict[str, float | None], weights: dict[str, int]) -> float | None:

@@ -100,6 +100,8 @@ class EngagementScore(db.Model):
     frequency: Mapped[float | None] = mapped_column(Float)
     satisfaction: Mapped[float | None] = mapped_column(Float)
     friction: Mapped[float | None] = mapped_column(Float)
+    # the survey answers behind the satisfaction measure (its mean), 0 when it is missing
+    satisfaction_answers: Mapped[int] = mapped_column(Integer, default=0)
     last_use_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     days_since_last_use: Mapped[float | None] = mapped_column(Float)
     uses_in_window: Mapped[int] = mapped_column(Integer, default=0)

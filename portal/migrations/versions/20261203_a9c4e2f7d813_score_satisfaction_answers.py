@@ -1,0 +1,33 @@
+"""engagement scores: the number of survey answers behind the satisfaction measure
+
+The recompute now fills the satisfaction measure from identified survey answers
+(``portal.surveys.signals.satisfaction_answers``); each score keeps how many
+answers its satisfaction is the mean of, for the explanation. Existing rows get
+0 (their satisfaction is missing); the next recompute fills it in. An ADD COLUMN
+on SQLite too: no rebuild of the WITHOUT ROWID table.
+
+Revision ID: a9c4e2f7d813
+Revises: eb3f8e8aa37f
+Create Date: 2026-12-03 18:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'a9c4e2f7d813'
+down_revision = 'eb3f8e8aa37f'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('engagement_scores', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('satisfaction_answers', sa.Integer(), nullable=False,
+                                      server_default='0'))
+
+
+def downgrade():
+    # a plain DROP COLUMN (SQLite ≥ 3.35): a batch rebuild would lose WITHOUT ROWID
+    op.execute('ALTER TABLE engagement_scores DROP COLUMN satisfaction_answers')
