@@ -26,6 +26,13 @@ NEEDS_ATTENTION_LONG = _l("Needs attention (red, or down 15 points or more in 30
 NEEDS_ATTENTION_DEFINITION = _l(
     "“Needs attention” counts residents in the red band or whose score fell by 15 points or "
     "more in 30 days; “red” alone is the band of scores below the red edge.")
+# the question types behind the satisfaction measure, as the explanation names them
+SATISFACTION_TYPE_LABELS = {
+    "csat": _l("CSAT (satisfaction, 1–5)"),
+    "nps": _l("NPS (likely to recommend, 0–10)"),
+    "ces": _l("CES (ease, 1–7)"),
+}
+LATEST_ANSWERS = 5  # the explanation lists this many of the answers behind satisfaction
 TREND_LABELS = {"up": _l("rising"), "down": _l("falling"), "same": _l("steady"),
                 "new": _l("new")}
 BAND_BADGES = {"red": "bad", "yellow": "warn", "green": "ok"}
@@ -101,6 +108,22 @@ class MeasureLine:
     weight: int
     share: float  # the weight's share of the score after missing measures are shared out
     points: float  # what it contributes to the score
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One of the survey answers behind a score's satisfaction measure."""
+
+    survey_title: str
+    survey_lang: str  # the language the title is written in (for ``lang=``)
+    question_type: str
+    number: int  # the answer on its scale
+    value: float  # normalised to 0–100
+    submitted_at: object  # datetime
+
+    @property
+    def type_label(self) -> str:
+        return str(SATISFACTION_TYPE_LABELS[self.question_type])
 
 
 @dataclass(frozen=True)

@@ -640,7 +640,8 @@ def _aggregate_row(t: dict) -> dict:
             "median": None, "histogram": t["histogram"], "active_30": t["active_30"],
             "active_90": t["active_90"],
             **{f"{m}_mean": (t["sums"][i] / t["counts"][i] if t["counts"][i] else None)
-               for i, m in enumerate(MEASURES)}}
+               for i, m in enumerate(MEASURES)},
+            "satisfaction_scores": t["counts"][MEASURES.index("satisfaction")]}
 
 
 def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end) -> None:
@@ -711,7 +712,8 @@ def _add_unscored_activity(connection, rows: dict, end, department_of: dict,
 def _empty_aggregate() -> dict:
     return {"scores": 0, "residents": 0, "red": 0, "yellow": 0, "green": 0,
             "at_risk_residents": 0, "never_used": 0, "mean": None, "median": None,
-            **{f"{m}_mean": None for m in MEASURES}, "histogram": [0] * HISTOGRAM_BINS,
+            **{f"{m}_mean": None for m in MEASURES}, "satisfaction_scores": 0,
+            "histogram": [0] * HISTOGRAM_BINS,
             "active_30": 0, "active_90": 0}
 
 

@@ -51,8 +51,8 @@ def satisfaction_answers(start: datetime, end: datetime) -> Select:
     """The answers behind the engagement score's *satisfaction* measure, one row per
     answer submitted in [``start``, ``end``): columns ``resident_id``,
     ``service_id``, ``value`` (0–100, see ``NORMALISED``) and ``submitted_at``, then
-    ``survey_id``, ``response_id`` and ``question_type`` for whoever wants to show
-    them.
+    ``survey_id``, ``response_id``, ``question_type`` and ``number`` (the answer
+    on its own scale) for whoever wants to show them.
 
     Answers of identified surveys about a service (``Survey.service_id`` set,
     ``anonymous`` false) to CSAT, NPS and CES questions. Residents who have not
@@ -65,7 +65,7 @@ def satisfaction_answers(start: datetime, end: datetime) -> Select:
                    _normalised_sql(q.c.type, a.c.number).label("value"),
                    resp.c.submitted_at.label("submitted_at"),
                    s.c.id.label("survey_id"), resp.c.id.label("response_id"),
-                   q.c.type.label("question_type"))
+                   q.c.type.label("question_type"), a.c.number.label("number"))
             .select_from(resp.join(s, s.c.id == resp.c.survey_id)
                          .join(a, a.c.response_id == resp.c.id)
                          .join(q, q.c.id == a.c.question_id)
