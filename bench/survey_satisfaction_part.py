@@ -147,11 +147,11 @@ def measure(url: str, *, residents: int = 20_000, events: int = 1_000_000,
         today = local_today()
         days = iter(today - timedelta(days=n) for n in range(2 * runs + 2, 0, -1))
 
-        def scorer() -> float:
-            started = time.perf_counter()
+        def scorer() -> tuple[float, float]:
+            started, cpu = time.perf_counter(), time.process_time()
             recompute(next(days))
             db.session.commit()
-            return time.perf_counter() - started
+            return time.perf_counter() - started, time.process_time() - cpu
 
         set_answers_aside(True)
         scorer()  # warm both
@@ -166,13 +166,21 @@ def measure(url: str, *, residents: int = 20_000, events: int = 1_000_000,
         scores = EngagementScore.__table__
         counted = db.session.execute(select(func.count(), func.count(scores.c.satisfaction))
                                      .select_from(scores)).one()
-    median_with, median_without = statistics.median(with_), statistics.median(without)
-    return {"database": url.split(":", 1)[0].split("+")[0], "residents": residents,
-            "events": events, **made, "scores": counted[0],
-            "scores_with_satisfaction": counted[1],
-            "with_s": median_with, "without_s": median_without,
-            "with_runs_s": with_, "without_runs_s": without,
-            "ratio": median_with / median_without, "target": 1.3}
+    wall_with, wall_without = [w for w, _ in with_], [w for w, _ in without]
+    median_with, median_without = statistics.median(wall_with), statistics.median(wall_without)
+    result = {"database": url.split(":", 1)[0].split("+")[0], "residents": residents,
+              "events": events, **made, "scores": counted[0],
+              "scores_with_satisfaction": counted[1],
+              "with_s": median_with, "without_s": median_without,
+              "with_runs_s": wall_with, "without_runs_s": wall_without,
+              "ratio": median_with / median_without,
+              "ratio_of_minimums": min(wall_with) / min(wall_without), "target": 1.3}
+    if url.startswith("sqlite"):  # all the work is in this process: its CPU time too
+        cpu_with = statistics.median(c for _, c in with_)
+        cpu_without = statistics.median(c for _, c in without)
+        result.update(cpu_with_s=cpu_with, cpu_without_s=cpu_without,
+                      cpu_ratio=cpu_with / cpu_without)
+    return result
 
 
 def report(r: dict) -> str:
@@ -180,9 +188,13 @@ def report(r: dict) -> str:
             f"({r['responses']} responses, {r['answers']} answers; "
             f"{r['scores_with_satisfaction']} of {r['scores']} scores with satisfaction)\n"
             f"  recompute without survey answers {r['without_s']:7.2f} s\n"
-            f"  ratio {r['ratio']:.2f}  (target ≤ {r['target']})   runs with "
+            f"  ratio {r['ratio']:.2f}  (target ≤ {r['target']}; of the fastest runs "
+            f"{r['ratio_of_minimums']:.2f})   runs with "
             f"{', '.join(f'{t:.2f}' for t in r['with_runs_s'])}; without "
-            f"{', '.join(f'{t:.2f}' for t in r['without_runs_s'])}")
+            f"{', '.join(f'{t:.2f}' for t in r['without_runs_s'])}"
+            + (f"\n  CPU time (SQLite works in this process): with {r['cpu_with_s']:.2f} s, "
+               f"without {r['cpu_without_s']:.2f} s, ratio {r['cpu_ratio']:.2f}"
+               if "cpu_ratio" in r else ""))
 
 
 def main() -> None:

@@ -313,7 +313,8 @@ def test_360_explains_satisfaction_with_the_answers_behind_it(manager_client, sc
     assert "Satisfaction: 2 survey answers in the 365 days up to" in loans
     assert "mean 72.5 of 100" in loans
     assert "Latest answers behind the satisfaction measure" in loans
-    assert '<td lang="ja">図書館の利用について</td>' in loans
+    assert '<span lang="ja">図書館の利用について</span>' in loans
+    assert "CSAT (satisfaction, 1–5): 4 (75 of 100)" in loans
     assert "CSAT (satisfaction, 1–5)" in loans and "NPS (likely to recommend, 0–10)" in loans
     assert "csat" not in loans.replace("CSAT", "")  # no raw code
     assert "no answers to identified surveys about this service" in row_of(

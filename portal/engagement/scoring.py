@@ -256,15 +256,17 @@ def _fill_satisfaction(connection, table: Table, end, month_ago, postgresql: boo
     score with a constant denominator and no look-up per row)."""
     year = timedelta(days=SATISFACTION_DAYS)
     table.create(connection)
-    answers = satisfaction_answers(month_ago - year, end).subquery("answers")
+    # residents who are not scored may be in it: no score looks them up
+    answers = satisfaction_answers(month_ago - year, end, scored_only=False).subquery("answers")
     a = answers.c
     now, then = a.submitted_at >= end - year, a.submitted_at < month_ago
-    connection.execute(insert(table).from_select(
-        [c.name for c in table.columns],
-        select(a.service_id, a.resident_id, func.avg(a.value).filter(now),
-               func.count().filter(now), func.avg(a.value).filter(then),
-               func.count().filter(then))
-        .group_by(a.service_id, a.resident_id).order_by(a.service_id, a.resident_id)))
+    grouped = (select(a.service_id, a.resident_id, func.avg(a.value).filter(now),
+                      func.count().filter(now), func.avg(a.value).filter(then),
+                      func.count().filter(then))
+               .group_by(a.service_id, a.resident_id))
+    if not postgresql:  # SQLite: in the key's order (PostgreSQL: a hash aggregate)
+        grouped = grouped.order_by(a.service_id, a.resident_id)
+    connection.execute(insert(table).from_select([c.name for c in table.columns], grouped))
     if postgresql:
         connection.execute(text(f"ANALYZE {SATISFACTION}"))
     return set(connection.execute(select(table.c.service_id).distinct()).scalars())

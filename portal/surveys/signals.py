@@ -47,7 +47,7 @@ def _on_a_scale(question_type, number):
                  for t, (low, high) in SCALES.items()))
 
 
-def satisfaction_answers(start: datetime, end: datetime) -> Select:
+def satisfaction_answers(start: datetime, end: datetime, *, scored_only: bool = True) -> Select:
     """The answers behind the engagement score's *satisfaction* measure, one row per
     answer submitted in [``start``, ``end``): columns ``resident_id``,
     ``service_id``, ``value`` (0–100, see ``NORMALISED``) and ``submitted_at``, then
@@ -57,25 +57,27 @@ def satisfaction_answers(start: datetime, end: datetime) -> Select:
     Answers of identified surveys about a service (``Survey.service_id`` set,
     ``anonymous`` false) to CSAT, NPS and CES questions. Residents who have not
     consented to profiling, and erased records, are left out (they are not scored
-    either)."""
+    either) — unless ``scored_only`` is false: the recompute, which leaves them out
+    of every score by itself, saves the look-up of each answer's resident."""
     a, q, resp, s = (Answer.__table__, Question.__table__, Response.__table__,
                      Survey.__table__)
     r = Resident.__table__
+    joined = (resp.join(s, s.c.id == resp.c.survey_id)
+              .join(a, a.c.response_id == resp.c.id)
+              .join(q, q.c.id == a.c.question_id))
+    conditions = [resp.c.submitted_at >= start, resp.c.submitted_at < end,
+                  s.c.service_id.is_not(None), s.c.anonymous.is_not(true()),
+                  resp.c.resident_id.is_not(None),
+                  q.c.type.in_([t.value for t in SCALES]), _on_a_scale(q.c.type, a.c.number)]
+    if scored_only:
+        joined = joined.join(r, r.c.id == resp.c.resident_id)
+        conditions += [r.c.consent_profiling.is_(true()), r.c.anonymised_at.is_(None)]
     return (select(resp.c.resident_id.label("resident_id"), s.c.service_id.label("service_id"),
                    _normalised_sql(q.c.type, a.c.number).label("value"),
                    resp.c.submitted_at.label("submitted_at"),
                    s.c.id.label("survey_id"), resp.c.id.label("response_id"),
                    q.c.type.label("question_type"), a.c.number.label("number"))
-            .select_from(resp.join(s, s.c.id == resp.c.survey_id)
-                         .join(a, a.c.response_id == resp.c.id)
-                         .join(q, q.c.id == a.c.question_id)
-                         .join(r, r.c.id == resp.c.resident_id))
-            .where(resp.c.submitted_at >= start, resp.c.submitted_at < end,
-                   s.c.service_id.is_not(None), s.c.anonymous.is_not(true()),
-                   resp.c.resident_id.is_not(None),
-                   q.c.type.in_([t.value for t in SCALES]),
-                   _on_a_scale(q.c.type, a.c.number),
-                   r.c.consent_profiling.is_(true()), r.c.anonymised_at.is_(None)))
+            .select_from(joined).where(*conditions))
 
 
 def detractors(since: datetime, until: datetime) -> Select:
