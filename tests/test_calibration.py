@@ -350,3 +350,24 @@ def test_preview_needs_the_csrf_token(manager_client, history, csrf_on):
                                data={**FORM, "preview": "Preview", "csrf_token": token},
                                headers=EN).get_data(as_text=True)
     assert "Preview: nothing has been saved" in html
+
+
+def test_a_rescored_version_takes_the_satisfaction_known_on_the_snapshot_day(history, users):
+    """Satisfaction 90, friction 10: re-scored on THEN, K (a CSAT 1 the month before
+    THEN: satisfaction 0) scores 10 — red; everyone else has no answer before THEN
+    (B's CSAT 1 came later, A's survey was anonymous): friction alone, 100, green."""
+    from tests import survey_rows
+
+    service = factories.service(SLUG)
+    end_then = calibration.day_end(THEN)
+    asked = survey_rows.survey(SLUG, ("csat",))
+    survey_rows.respond(asked, history["K"], {"q1": 1}, at=end_then - timedelta(days=30))
+    survey_rows.respond(asked, history["B"], {"q1": 1}, at=end_then + timedelta(days=2))
+    survey_rows.respond(survey_rows.survey(SLUG, ("csat",), anonymous=True), history["A"],
+                        {"q1": 1}, at=end_then - timedelta(days=30))
+    weights.save_version(actor=users["manager"], service=service, values=weights.ModelValues(
+        {"recency": 0, "frequency": 0, "satisfaction": 90, "friction": 10}, 50, 75))
+    result = calibration.for_service(service)
+    assert result.current.rescored
+    assert [(r.n, r.lapsed) for r in result.current.bands] == [(1, 1), (0, 0), (10, 4)]
+    assert result.current.deciles[1].n == 1 and result.current.deciles[9].n == 10

@@ -283,3 +283,66 @@ def test_histogram_bars_take_the_band_of_their_scores(low, high, red, green, sty
     from portal.engagement.charts import bin_style
 
     assert bin_style(low, high, red, green) == style
+
+
+def test_360_explains_satisfaction_with_the_answers_behind_it(manager_client, scored,
+                                                              count_queries):
+    from tests import survey_rows
+
+    who = scored["regular"]
+    asked = survey_rows.survey("library-loans", ("csat", "nps"), title_ja="図書館の利用について",
+                               title_en="")  # no English title: the Japanese one, marked
+    survey_rows.respond(asked, who, {"q1": 4, "q2": 7}, at=utcnow() - timedelta(days=3))
+    survey_rows.respond(asked, who, {"q1": 2}, at=utcnow() - timedelta(days=400))  # too old
+    scoring.recompute(local_today())
+    db.session.commit()
+
+    def page(headers):
+        html = manager_client.get(f"/admin/residents/{who.id}",
+                                  headers=headers).get_data(as_text=True)
+        return html.split('id="scores-title"')[1].split('id="services-title"')[0]
+
+    with count_queries() as counter:
+        section = page(EN)
+    few = counter.count
+    def row_of(slug, html):
+        return next(r for r in html.split('class="score-row"')
+                    if factories.service(slug).name_en in r)
+
+    loans = row_of("library-loans", section)
+    assert "Satisfaction: 2 survey answers in the 365 days up to" in loans
+    assert "mean 72.5 of 100" in loans
+    assert "Latest answers behind the satisfaction measure" in loans
+    assert '<span lang="ja">図書館の利用について</span>' in loans
+    assert "CSAT (satisfaction, 1–5): 4 (75 of 100)" in loans
+    assert "CSAT (satisfaction, 1–5)" in loans and "NPS (likely to recommend, 0–10)" in loans
+    assert "csat" not in loans.replace("CSAT", "")  # no raw code
+    assert "no answers to identified surveys about this service" in row_of(
+        "cancer-screening", section)
+    ja = page({"Accept-Language": "ja"})
+    assert "満足度：" in ja and "アンケート回答 2 件" in ja and "CSAT（満足度、1〜5）" in ja
+    # more answers about more services: still the same number of queries
+    for slug in ("cancer-screening",):
+        survey_rows.respond(survey_rows.survey(slug, ("ces",)), who, {"q1": 6},
+                            at=utcnow() - timedelta(days=2))
+    scoring.recompute(local_today())
+    db.session.commit()
+    with count_queries() as counter:
+        page(EN)
+    assert counter.count == few
+
+
+def test_service_page_shows_the_satisfaction_mean_and_its_n(manager_client, scored):
+    from tests import survey_rows
+
+    asked = survey_rows.survey("library-loans", ("csat",))
+    survey_rows.respond(asked, scored["regular"], {"q1": 2}, at=utcnow() - timedelta(days=3))
+    scoring.recompute(local_today())
+    db.session.commit()
+    html = manager_client.get("/admin/services/library-loans/engagement",
+                              headers=EN).get_data(as_text=True)
+    measures = html.split('id="measures-title"')[1].split("</table>")[0]
+    row = measures.split("Satisfaction")[1].split("</tr>")[0]
+    assert "25.0" in row and "(1 resident who answered)" in row
+    # one resident of the ten who used it answered: satisfaction costs 0.1 · 0.2 · 75
+    assert "1.5" in row

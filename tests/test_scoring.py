@@ -22,7 +22,7 @@ from portal.engagement.models import (
 )
 from portal.extensions import db
 from portal.services.models import UsageEvent
-from tests import factories
+from tests import factories, survey_rows
 
 DAY = date(2026, 6, 10)
 # T: the end of DAY in the municipality's time zone (the testing default, Asia/Tokyo)
@@ -319,20 +319,41 @@ def test_aggregates_rewritten_alone_equal_the_recompute_s(catalogue):
 
 def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
     """Same inputs, same scores: the recompute agrees with the reference model to
-    four decimals, on whichever database runs the suite."""
+    four decimals, on whichever database runs the suite — usage events and survey
+    answers (identified and anonymous surveys, about a service or none, every
+    question type, answers inside and outside both 365-day windows)."""
     rng = random.Random(20261122)
     model_for("waste-sorting-app", users["manager"], recency=10, frequency=60, friction=30,
-              red_below=40, green_from=80)
+              red_below=40, green_from=80)  # satisfaction without weight
+    model_for("sports-facility-booking", users["manager"], recency=20, frequency=20,
+              satisfaction=50, friction=10)
     slugs = ["library-loans", "waste-sorting-app", "sports-facility-booking", "tax-certificate"]
+    surveys = [survey_rows.survey(slug, types, anonymous=anonymous)
+               for slug in [*slugs, None]
+               for types, anonymous in ((("csat", "nps", "ces", "rating"), False),
+                                        (("nps", "yes_no"), False), (("csat", "ces"), True))]
+    scales = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7), "rating": (1, 5),
+              "yes_no": (0, 1)}
     residents = []
-    for _ in range(40):
+    for n in range(40):
         who = factories.resident()
         residents.append(who)
         for slug in rng.sample(slugs, rng.randint(1, 3)):
             use(who, slug, days_before_end=rng.uniform(0.01, 500), count=rng.randint(1, 8),
                 spacing=rng.uniform(0.5, 60))
+        for asked in rng.sample(surveys, rng.randint(0 if n % 3 else 1, 6)):
+            for _ in range(rng.randint(1, 2)):
+                numbers = {q.key: rng.randint(*scales[q.type]) for q in asked.questions
+                           if rng.random() < 0.8}
+                survey_rows.respond(asked, who, numbers,
+                                    at=at(rng.choice([rng.uniform(-5, 800),
+                                                      rng.uniform(350, 400)])))
     scoring.recompute(DAY)
     events = db.session.scalars(select(UsageEvent)).all()
+    answers = [(r.resident_id, r.survey.service_id, r.submitted_at, a.question.type, a.number)
+               for r in db.session.scalars(select(survey_rows.Response))
+               for a in r.answers if not r.survey.anonymous]
+    with_satisfaction = 0
     models = weights.models_in_force([factories.service(s) for s in slugs])
     checked = 0
     for who in residents:
@@ -348,6 +369,12 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
             interval = service.expected_interval_days
             window = explain.window_days(interval)
             model: ScoringModel = models[service.id]
+            said = [(when, kind, number) for rid, sid, when, kind, number in answers
+                    if rid == who.id and sid == service.id and kind in ("csat", "nps", "ces")]
+
+            def satisfied(cut, said=said):
+                return [(kind, number) for when, kind, number in said
+                        if cut - timedelta(days=365) <= when < cut]
 
             def reference(cut, mine=mine, interval=interval, window=window, model=model):
                 before = [m for m in mine if m < cut]
@@ -358,9 +385,14 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
                 return explain.weighted_mean(
                     {"recency": explain.recency(days, interval),
                      "frequency": explain.frequency(n, interval, window),
-                     "satisfaction": None, "friction": 100.0}, model.weights())
+                     "satisfaction": explain.satisfaction(satisfied(cut)),
+                     "friction": 100.0}, model.weights())
 
             assert stored.score == pytest.approx(reference(END), abs=1e-4), (who.id, slug)
+            expected = explain.satisfaction(satisfied(END))
+            assert stored.satisfaction == pytest.approx(expected, abs=1e-4), (who.id, slug)
+            assert stored.satisfaction_answers == len(satisfied(END))
+            with_satisfaction += expected is not None
             then = reference(END - timedelta(days=30))
             if then is None and service.eligibility and \
                     who.created_at < END - timedelta(days=30):
@@ -369,7 +401,7 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
             assert stored.band == explain.band(stored.score, model.red_below, model.green_from)
             assert stored.model_id == model.id
             checked += 1
-    assert checked > 40
+    assert checked > 40 and with_satisfaction > 10
 
 
 def test_every_score_explains_itself(catalogue):
@@ -383,6 +415,127 @@ def test_every_score_explains_itself(catalogue):
     assert lines["recency"].share == pytest.approx(35 / 80)
     assert sum(line.points for line in story.lines) == pytest.approx(59.8958, abs=1e-3)
     assert story.weakest == "frequency"  # 35/80 · (100 − 33.3) costs the most
+
+
+# --- the satisfaction measure (survey answers), by hand ------------------------------
+
+def at(days_before_end: float) -> datetime:
+    return END - timedelta(days=days_before_end)
+
+
+def test_satisfaction_is_the_mean_of_the_normalised_answers(catalogue):
+    set_interval("library-loans", 30)
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=45)
+    asked = survey_rows.survey("library-loans", ("csat", "nps"))
+    survey_rows.respond(asked, who, {"q1": 4, "q2": 7}, at=at(20))
+    scoring.recompute(DAY)
+    s = score_of(who, "library-loans")
+    assert (s.satisfaction, s.satisfaction_answers) == (72.5, 2)  # (75 + 70) / 2
+    # (35·75 + 35·33.33 + 20·72.5 + 10·100) / 100: every weight in use
+    assert s.score == pytest.approx(62.4167, abs=1e-4)
+    lines = {line.name: line for line in explain.explain(s).lines}
+    assert lines["satisfaction"].share == pytest.approx(0.2)
+    assert lines["satisfaction"].points == pytest.approx(14.5)
+    service = db.session.scalar(select(ScoreAggregate).where(
+        ScoreAggregate.as_of == DAY, ScoreAggregate.scope == "service",
+        ScoreAggregate.scope_id == factories.service("library-loans").id))
+    assert service.satisfaction_mean == 72.5
+
+
+@pytest.mark.parametrize("kind, number, value", [
+    ("csat", 1, 0), ("csat", 2, 25), ("csat", 3, 50), ("csat", 5, 100), ("nps", 0, 0),
+    ("nps", 10, 100), ("ces", 1, 0), ("ces", 4, 50), ("ces", 7, 100)])
+def test_each_scale_is_normalised_to_0_100_in_sql(catalogue, kind, number, value):
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=3)
+    survey_rows.respond(survey_rows.survey("library-loans", (kind,)), who, {"q1": number},
+                        at=at(1))
+    scoring.recompute(DAY)
+    assert score_of(who, "library-loans").satisfaction == pytest.approx(value)
+    assert explain.satisfaction([(kind, number)]) == pytest.approx(value)
+
+
+def test_answers_that_do_not_count_leave_satisfaction_missing(catalogue):
+    set_interval("library-loans", 30)
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=45)
+    use(who, "waste-sorting-app", days_before_end=3)
+    about_loans = survey_rows.survey("library-loans", ("csat", "nps", "rating", "yes_no"))
+    survey_rows.respond(about_loans, who, {"q1": 5}, at=at(365.01))  # older than 365 days
+    survey_rows.respond(about_loans, who, {"q1": 5}, at=at(-0.5))  # after T
+    survey_rows.respond(about_loans, who, {"q3": 1, "q4": 0}, at=at(3))  # not CSAT/NPS/CES
+    anonymous = survey_rows.survey("library-loans", ("csat",), anonymous=True)
+    survey_rows.respond(anonymous, who, {"q1": 1}, at=at(3))
+    # even an anonymous survey's row that (wrongly) names a resident does not count
+    stray = survey_rows.respond(anonymous, who, {"q1": 1}, at=at(3))
+    stray.resident_id = who.id
+    survey_rows.respond(survey_rows.survey(None, ("nps",)), who, {"q1": 0}, at=at(3))  # no service
+    survey_rows.respond(survey_rows.survey("waste-sorting-app", ("csat",)), who, {"q1": 1},
+                        at=at(3))  # about another service
+    db.session.flush()
+    scoring.recompute(DAY)
+    s = score_of(who, "library-loans")
+    assert (s.satisfaction, s.satisfaction_answers) == (None, 0)
+    assert s.score == pytest.approx(59.8958, abs=1e-4)  # satisfaction's weight shared out
+    assert score_of(who, "waste-sorting-app").satisfaction == 0.0
+
+
+def test_an_answer_exactly_365_days_before_t_counts(catalogue):
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=3)
+    survey_rows.respond(survey_rows.survey("library-loans", ("csat",)), who, {"q1": 5},
+                        at=at(365))
+    scoring.recompute(DAY)
+    assert score_of(who, "library-loans").satisfaction == 100.0
+
+
+def test_score_30_days_ago_uses_the_satisfaction_of_then(catalogue):
+    set_interval("library-loans", 30)
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=35)
+    asked = survey_rows.survey("library-loans", ("csat",))
+    survey_rows.respond(asked, who, {"q1": 5}, at=at(10))  # since D − 30: now only
+    survey_rows.respond(asked, who, {"q1": 1}, at=at(370))  # in the 365 days up to T − 30 d
+    scoring.recompute(DAY)
+    s = score_of(who, "library-loans")
+    assert (s.satisfaction, s.satisfaction_answers) == (100.0, 1)
+    # now: recency 91.67 (35 days), frequency 33.33, satisfaction 100
+    assert s.score == pytest.approx(73.75, abs=1e-4)
+    # then: recency 100 (5 days), frequency 33.33, satisfaction 0 (the CSAT 1 alone)
+    assert s.score_30d_ago == pytest.approx(56.6667, abs=1e-4)
+
+
+def test_an_answer_without_a_use_leaves_an_eligible_resident_at_zero(catalogue):
+    old = factories.resident(birth_year=DAY.year - 75)
+    survey_rows.respond(survey_rows.survey("senior-bus-pass", ("csat",)), old, {"q1": 5},
+                        at=at(3))
+    scoring.recompute(DAY)
+    s = score_of(old, "senior-bus-pass")
+    assert (s.score, s.reason, s.satisfaction, s.satisfaction_answers) == (
+        0.0, "eligible_never_used", None, 0)
+
+
+def test_a_model_without_satisfaction_weight_keeps_the_measure_but_not_its_points(
+        catalogue, users):
+    set_interval("library-loans", 30)
+    model_for("library-loans", users["manager"], recency=50, frequency=50)
+    who = factories.resident()
+    use(who, "library-loans", days_before_end=45)
+    survey_rows.respond(survey_rows.survey("library-loans", ("csat",)), who, {"q1": 1},
+                        at=at(3))
+    scoring.recompute(DAY)
+    s = score_of(who, "library-loans")
+    assert s.satisfaction == 0.0 and s.score == pytest.approx((75 + 100 / 3) / 2, abs=1e-4)
+
+
+def test_residents_without_consent_are_not_scored_for_their_answers(catalogue):
+    who = factories.resident(consent_profiling=False)
+    use(who, "library-loans", days_before_end=3)
+    survey_rows.respond(survey_rows.survey("library-loans", ("csat",)), who, {"q1": 5},
+                        at=at(3))
+    scoring.recompute(DAY)
+    assert score_of(who, "library-loans") is None
 
 
 def test_scoring_model_validation(users, catalogue):

@@ -27,8 +27,9 @@ Definitions (all per service, with its expected interval i):
 A model version's figures use the score stored on S where that version made it,
 and otherwise the score it gives the use known on S ("re-scored": recency and
 frequency worked out again from the usage events of the window before S by the
-recompute's own expressions, ``scoring._Inputs``; satisfaction missing and
-friction 100, as the recompute has them). Everything is set-based: one bounded
+recompute's own expressions, ``scoring._Inputs``; satisfaction from the survey
+answers of the 365 days up to S, missing without any; friction 100, as the
+recompute has them). Everything is set-based: one bounded
 grouped pass over each service's events of the window before S, joined to the
 snapshot and the current scores; the figures of every model version shown come
 from one query over that (counts per band and decile, and the AUC from midranks
@@ -44,6 +45,7 @@ from sqlalchemy import Integer, and_, case, cast, func, literal, select, union_a
 
 from portal.db_types import UTCDateTime
 from portal.engagement import weights
+from portal.engagement.explain import SATISFACTION_DAYS
 from portal.engagement.kpis import (
     MIN_REGULAR_USES,
     lapse_days,
@@ -67,6 +69,8 @@ from portal.engagement.scoring import (
 from portal.extensions import db
 from portal.services.models import Service, UsageEvent
 from portal.sql import days_between, round_float
+from portal.surveys.models import Survey
+from portal.surveys.signals import satisfaction_answers
 from portal.timeutil import local_day_start
 
 HORIZON_DAYS = 90
@@ -188,15 +192,22 @@ def _population(service: Service, models: list, span: Horizon):
             .group_by(e.c.resident_id)
             .having(func.count().filter(regular_window(at, end_then, p.interval))
                     >= MIN_REGULAR_USES)).subquery("then")
+    # the satisfaction as it was on S: the answers of the 365 days up to the end of S
+    answers = satisfaction_answers(end_then - timedelta(days=SATISFACTION_DAYS),
+                                   end_then).where(Survey.service_id == service.id).subquery()
+    said = (select(answers.c.resident_id, func.avg(answers.c.value).label("satisfaction"))
+            .group_by(answers.c.resident_id).subquery("said"))
     columns = {f"rescored_{k}": round_float(q.score(q.recency(then.c.days),
-                                                    q.frequency(then.c.uses)), DIGITS)
+                                                    q.frequency(then.c.uses),
+                                                    said.c.satisfaction), DIGITS)
                for k, q in enumerate(inputs)}
     joined = (select(s.c.score.label("stored_score"), s.c.band.label("stored_band"),
                      s.c.model_id,
                      case((lapsed_condition(c.c.last_use_at, end_now, p.interval), 1),
                           else_=0).label("lapsed"),
                      *(value.label(name) for name, value in columns.items()))
-              .select_from(then.join(s, and_(s.c.as_of == span.then,
+              .select_from(then.outerjoin(said, said.c.resident_id == then.c.resident_id)
+                           .join(s, and_(s.c.as_of == span.then,
                                              s.c.service_id == service.id,
                                              s.c.resident_id == then.c.resident_id))
                            .join(c, and_(c.c.service_id == service.id,

@@ -11,14 +11,19 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import contains_eager
 
 from portal.auth.models import User
+from portal.engagement.explain import LATEST_ANSWERS, SATISFACTION_DAYS, AnswerLine
 from portal.engagement.models import EngagementScore, ScoreAggregate, ScoreSnapshot
 from portal.engagement.scoring import AT_RISK_DROP
 from portal.extensions import db
+from portal.i18n_fields import localized_pair
 from portal.permissions import can_view_all_usage
 from portal.residents import districts
 from portal.residents.models import Resident
 from portal.residents.records import name_conditions
 from portal.services.models import Service
+from portal.surveys.models import Response, Survey
+from portal.surveys.signals import satisfaction_answers
+from portal.timeutil import local_day_start
 
 MIN_GROUP = 5  # groups smaller than this are suppressed in the equity view
 AGE_BANDS = (("0-17", 0, 17), ("18-39", 18, 39), ("40-64", 40, 64), ("65-74", 65, 74),
@@ -166,6 +171,39 @@ def resident_scores(resident_id: int, service_ids: Select | None,
         if not points or points[-1].as_of < score.as_of:
             points.append(score)
     return scores, by_service
+
+
+def satisfaction_behind(scores: list[EngagementScore]) -> dict[int, list[AnswerLine]]:
+    """Per service, the latest ``LATEST_ANSWERS`` survey answers behind each score's
+    satisfaction measure, newest first: the answers the recompute counted (the 365
+    days up to the end of the score's day, and before the run). One query for all
+    of one resident's ``scores`` (they share the day), whatever their number."""
+    with_answers = [s for s in scores if s.satisfaction_answers]
+    if not with_answers:
+        return {}
+    resident_id, as_of = with_answers[0].resident_id, with_answers[0].as_of
+    end = local_day_start(as_of + timedelta(days=1))
+    computed = {s.service_id: s.computed_at for s in with_answers}
+    answers = satisfaction_answers(end - timedelta(days=SATISFACTION_DAYS), end).where(
+        Response.resident_id == resident_id, Survey.service_id.in_(list(computed))).subquery()
+    ranked = select(answers, func.row_number().over(
+        partition_by=answers.c.service_id,
+        order_by=(answers.c.submitted_at.desc(), answers.c.response_id.desc(),
+                  answers.c.question_type)).label("n")).subquery()
+    behind: dict[int, list[AnswerLine]] = {}
+    for row in db.session.execute(
+            select(ranked, Survey).join(Survey, Survey.id == ranked.c.survey_id)
+            .where(ranked.c.n <= LATEST_ANSWERS + 2)  # a few answered during the run
+            .order_by(ranked.c.service_id, ranked.c.n)):
+        survey = row.Survey
+        if row.submitted_at >= computed[row.service_id]:
+            continue  # after the run: counts from the next recompute
+        lines = behind.setdefault(row.service_id, [])
+        if len(lines) < LATEST_ANSWERS:
+            title, lang = localized_pair(survey, "title")
+            lines.append(AnswerLine(title, lang, row.question_type, row.number, row.value,
+                                    row.submitted_at))
+    return behind
 
 
 @dataclass(frozen=True)

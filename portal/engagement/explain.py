@@ -3,12 +3,14 @@ against, and the source of every score's explanation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.engagement.models import MEASURES, EngagementScore
+from portal.surveys.signals import normalised
 
 MEASURE_LABELS = {
     "recency": _l("Recency"),
@@ -24,6 +26,13 @@ NEEDS_ATTENTION_LONG = _l("Needs attention (red, or down 15 points or more in 30
 NEEDS_ATTENTION_DEFINITION = _l(
     "“Needs attention” counts residents in the red band or whose score fell by 15 points or "
     "more in 30 days; “red” alone is the band of scores below the red edge.")
+# the question types behind the satisfaction measure, as the explanation names them
+SATISFACTION_TYPE_LABELS = {
+    "csat": _l("CSAT (satisfaction, 1–5)"),
+    "nps": _l("NPS (likely to recommend, 0–10)"),
+    "ces": _l("CES (ease, 1–7)"),
+}
+LATEST_ANSWERS = 5  # the explanation lists this many of the answers behind satisfaction
 TREND_LABELS = {"up": _l("rising"), "down": _l("falling"), "same": _l("steady"),
                 "new": _l("new")}
 BAND_BADGES = {"red": "bad", "yellow": "warn", "green": "ok"}
@@ -61,6 +70,18 @@ def frequency(uses: int, interval: float, window: float) -> float:
     return min(100.0, 100.0 * uses * interval / window)
 
 
+SATISFACTION_DAYS = 365  # the window of the answers behind satisfaction (scoring.py's)
+
+
+def satisfaction(answers: Iterable[tuple[str, int]]) -> float | None:
+    """The satisfaction measure from a resident's answers about a service in the
+    window, each ``(question type, number)`` of a CSAT, NPS or CES question: the
+    mean of the answers normalised to 0–100 (CSAT 1–5 → 0/25/50/75/100, NPS 0–10
+    → × 10, CES 1–7 → (v − 1) / 6 × 100). None when there are none."""
+    values = [normalised(kind, number) for kind, number in answers]
+    return sum(values) / len(values) if values else None
+
+
 def weighted_mean(measures: dict[str, float | None], weights: dict[str, int]) -> float | None:
     """Mean of the present measures; a missing one's weight is shared out in
     proportion (no silent zeros). None when no present measure has weight."""
@@ -87,6 +108,22 @@ class MeasureLine:
     weight: int
     share: float  # the weight's share of the score after missing measures are shared out
     points: float  # what it contributes to the score
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One of the survey answers behind a score's satisfaction measure."""
+
+    survey_title: str
+    survey_lang: str  # the language the title is written in (for ``lang=``)
+    question_type: str
+    number: int  # the answer on its scale
+    value: float  # normalised to 0–100
+    submitted_at: object  # datetime
+
+    @property
+    def type_label(self) -> str:
+        return str(SATISFACTION_TYPE_LABELS[self.question_type])
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,8 @@ class EngagementScore(db.Model):
     frequency: Mapped[float | None] = mapped_column(Float)
     satisfaction: Mapped[float | None] = mapped_column(Float)
     friction: Mapped[float | None] = mapped_column(Float)
+    # the survey answers behind the satisfaction measure (its mean), 0 when it is missing
+    satisfaction_answers: Mapped[int] = mapped_column(Integer, default=0)
     last_use_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     days_since_last_use: Mapped[float | None] = mapped_column(Float)
     uses_in_window: Mapped[int] = mapped_column(Integer, default=0)
@@ -167,6 +169,8 @@ class ScoreAggregate(db.Model):
     recency_mean: Mapped[float | None] = mapped_column(Float)
     frequency_mean: Mapped[float | None] = mapped_column(Float)
     satisfaction_mean: Mapped[float | None] = mapped_column(Float)
+    # scores with a satisfaction measure (residents who answered): its mean's n
+    satisfaction_scores: Mapped[int] = mapped_column(Integer, default=0)
     friction_mean: Mapped[float | None] = mapped_column(Float)
     histogram: Mapped[list[int] | None] = mapped_column(JSON)  # 10 bins: 0-9 … 90-100
     # the KPIs (portal.engagement.kpis), as counts: each share is a count over its n

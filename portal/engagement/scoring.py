@@ -10,7 +10,11 @@ gets a score at T = the end of D:
   d ≤ i, 0 when d ≥ 3i, linear in between;
 - frequency: uses in the window (max(90 days, i)) against the expected count
   window / i, capped at 100;
-- satisfaction: missing until surveys exist; friction: 100 until inquiries exist;
+- satisfaction: the mean of the resident's answers to CSAT, NPS and CES questions
+  of identified surveys about the service submitted in the 365 days up to T
+  (T − 365 d ≤ t < T), each normalised to 0–100
+  (``portal.surveys.signals.satisfaction_answers``); missing when there are none;
+- friction: 100 until inquiries exist;
 - score: the weighted mean of the present measures (a missing measure's weight is
   shared out in proportion); an eligible resident who never used the service
   scores 0 with the reason "eligible_never_used";
@@ -18,14 +22,19 @@ gets a score at T = the end of D:
 - previous score and trend: against the current scores before the run (the day
   before, normally); the score 30 days ago: the same model on the events known
   then, worked out in the same pass (so a change of weights does not read as a
-  fall, and no daily copy of every score has to be kept for it).
+  fall, and no daily copy of every score has to be kept for it) — with the
+  satisfaction of then, the answers of the 365 days up to T − 30 d (a new answer
+  is not a jump of the model).
 
 Residents without consent to profiling, and erased records, are not scored.
-Everything is SQL over sets: one grouped pass over each service's usage events
-into a fresh table that replaces the current scores, then the aggregates, all
-in the caller's single transaction, so readers see the old scores or the new
-ones, never a mix. The scores of a month's first day (and of any older day a
-run fills in) are kept as snapshots: the per-resident history.
+Everything is SQL over sets: one grouped pass over the survey answers of the
+run (``score_satisfaction``: per resident and service, the satisfaction now and
+30 days ago), one grouped pass over each service's usage events, joined to it
+only for services that have answers, into a fresh table that replaces the
+current scores, then the aggregates, all in the caller's single transaction, so
+readers see the old scores or the new ones, never a mix. The scores of a month's
+first day (and of any older day a run fills in) are kept as snapshots: the
+per-resident history.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from datetime import date, timedelta
 from sqlalchemy import (
     Column,
     Date,
+    Float,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -62,6 +72,7 @@ from sqlalchemy.schema import DropTable
 from portal.auth.models import User
 from portal.db_types import UTCDateTime
 from portal.engagement import kpis, weights
+from portal.engagement.explain import SATISFACTION_DAYS
 from portal.engagement.models import (
     MEASURES,
     Band,
@@ -75,6 +86,7 @@ from portal.extensions import db
 from portal.residents.models import Resident
 from portal.services.models import Service, UsageEvent
 from portal.sql import CreateTableAs, days_between, round_float
+from portal.surveys.signals import satisfaction_answers
 from portal.timeutil import local_day_start, utcnow
 
 NEVER_USED = "eligible_never_used"
@@ -141,14 +153,18 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     replace_current = newest is None or as_of >= newest
 
     fresh = _fresh_table(postgresql)
-    temporary = [fresh] if postgresql else [fresh, UNSCORED]
+    satisfaction = _satisfaction_table(postgresql)
+    temporary = [fresh, satisfaction] if postgresql else [fresh, UNSCORED, satisfaction]
     for table in temporary:  # left over by a run that was not rolled back
         table.drop(connection, checkfirst=True)
+    answered = _fill_satisfaction(connection, satisfaction, end,
+                                  local_day_start(as_of - timedelta(days=29)), postgresql)
     year = as_of.year
     used, never = [], []
     for service in services:
         inputs = _Inputs(service, models[service.id], as_of, end)
-        used.append(_used(inputs, _unscored(postgresql), previous=replace_current))
+        used.append(_used(inputs, _unscored(postgresql), previous=replace_current,
+                          satisfaction=satisfaction if service.id in answered else None))
         if inputs.has_rule:
             never.append(_never_used(inputs, year, previous=replace_current))
     _fill(connection, fresh, used, never, postgresql)
@@ -195,6 +211,7 @@ def rewrite_aggregates(as_of: date) -> None:
 
 
 FRESH = "engagement_scores_next"
+SATISFACTION = "score_satisfaction"
 # OFFSET 0, written out (a bound 0 is not a fence for PostgreSQL's planner)
 FENCE = literal_column("0")
 # residents who are not scored (no consent to profiling, or erased), for this run
@@ -214,6 +231,45 @@ def _fresh_table(postgresql: bool) -> Table:
     return Table(FRESH, MetaData(), *columns,
                  PrimaryKeyConstraint("service_id", "resident_id", name="pk_engagement_scores"),
                  sqlite_with_rowid=False)
+
+
+def _satisfaction_table(postgresql: bool) -> Table:
+    """Per (service, resident) who answered: the satisfaction measure and the number
+    of answers behind it, now (the 365 days up to T) and 30 days ago (the 365 days
+    up to T − 30 d). A temporary table on SQLite; on PostgreSQL an ordinary one,
+    made and dropped in the run's transaction like the fresh scores, because
+    parallel workers cannot read a temporary table."""
+    return Table(SATISFACTION, MetaData(),
+                 Column("service_id", Integer, nullable=False),
+                 Column("resident_id", Integer, nullable=False),
+                 Column("satisfaction", Float), Column("answers", Integer, nullable=False),
+                 Column("satisfaction_then", Float),
+                 Column("answers_then", Integer, nullable=False),
+                 PrimaryKeyConstraint("service_id", "resident_id",
+                                      name=f"pk_{SATISFACTION}"),
+                 prefixes=[] if postgresql else ["TEMPORARY"], sqlite_with_rowid=False)
+
+
+def _fill_satisfaction(connection, table: Table, end, month_ago, postgresql: bool) -> set[int]:
+    """One grouped pass over the survey answers of both windows into ``table``; the
+    services that have any (only their statements join it: the others keep the
+    score with a constant denominator and no look-up per row)."""
+    year = timedelta(days=SATISFACTION_DAYS)
+    table.create(connection)
+    # residents who are not scored may be in it: no score looks them up
+    answers = satisfaction_answers(month_ago - year, end, scored_only=False).subquery("answers")
+    a = answers.c
+    now, then = a.submitted_at >= end - year, a.submitted_at < month_ago
+    grouped = (select(a.service_id, a.resident_id, func.avg(a.value).filter(now),
+                      func.count().filter(now), func.avg(a.value).filter(then),
+                      func.count().filter(then))
+               .group_by(a.service_id, a.resident_id))
+    if not postgresql:  # SQLite: in the key's order (PostgreSQL: a hash aggregate)
+        grouped = grouped.order_by(a.service_id, a.resident_id)
+    connection.execute(insert(table).from_select([c.name for c in table.columns], grouped))
+    if postgresql:
+        connection.execute(text(f"ANALYZE {SATISFACTION}"))
+    return set(connection.execute(select(table.c.service_id).distinct()).scalars())
 
 
 def _fill(connection, fresh: Table, used: list, never: list, postgresql: bool) -> None:
@@ -319,21 +375,26 @@ class _Inputs:
         raw = uses * (100.0 * self.interval / self.window)
         return case((raw > 100, 100.0), else_=raw)
 
-    def score(self, recency, frequency):
+    def score(self, recency, frequency, satisfaction=None):
         """The weighted mean of a used service's measures: recency and frequency are
-        always there, satisfaction is missing until surveys exist and friction is 100
-        until inquiries exist."""
+        always there, satisfaction (a column that is NULL where there are no answers;
+        None: missing for every row) is there for residents who answered, and
+        friction is 100 until inquiries exist."""
         return weighted_mean({"recency": recency, "frequency": frequency,
-                              "satisfaction": None, "friction": 100.0}, self.weights)
+                              "satisfaction": None if satisfaction is None
+                              else Sometimes(satisfaction),
+                              "friction": 100.0}, self.weights)
 
     def band(self, score):
         return case((score < self.red_below, Band.RED.value),
                     (score < self.green_from, Band.YELLOW.value), else_=Band.GREEN.value)
 
 
-def _used(p: _Inputs, unscored, *, previous: bool):
+def _used(p: _Inputs, unscored, *, previous: bool, satisfaction: Table | None = None):
     """Residents who used the service: one grouped pass over its events (the index's
-    order) for the inputs now and 30 days ago, then the measures and the scores."""
+    order) for the inputs now and 30 days ago, then the measures and the scores —
+    with the satisfaction now and then looked up in ``satisfaction`` (the run's
+    ``score_satisfaction``) for a service that has answers; without it, missing."""
     e = UsageEvent.__table__
     at = e.c.occurred_at
     window_start = p.end - timedelta(days=p.window)
@@ -361,19 +422,30 @@ def _used(p: _Inputs, unscored, *, previous: bool):
                   if p.has_rule else null())
     # OFFSET 0 keeps this a subquery worked out once per row: merged into the query
     # around it, the score would be worked out again for the band and the trend
+    if satisfaction is None:
+        source, sat_now, sat_then, answers = usage, None, None, literal(0)
+    else:
+        sat = satisfaction
+        source = usage.outerjoin(sat, and_(sat.c.service_id == p.service_id,
+                                           sat.c.resident_id == u.resident_id))
+        sat_now, sat_then = sat.c.satisfaction, sat.c.satisfaction_then
+        answers = func.coalesce(sat.c.answers, 0)
     scored = (select(
         u.resident_id, u.last_use, u.uses, round_float(u.days, DIGITS).label("days"),
         *kpis.pair_values(u, p.end, p.month_ago),
         round_float(recency, DIGITS).label("recency"),
         round_float(frequency, DIGITS).label("frequency"),
-        round_float(p.score(recency, frequency), DIGITS).label("score"),
+        (null() if sat_now is None else round_float(sat_now, DIGITS)).label("satisfaction"),
+        answers.label("satisfaction_answers"),
+        round_float(p.score(recency, frequency, sat_now), DIGITS).label("score"),
         case((u.last_use_then.is_(None), never_then),
-             else_=round_float(p.score(p.recency(days_then), p.frequency(u.uses_then)),
-                               DIGITS)).label("score_then"))
-        .offset(FENCE).subquery("scored"))
+             else_=round_float(p.score(p.recency(days_then), p.frequency(u.uses_then),
+                                       sat_then), DIGITS)).label("score_then"))
+        .select_from(source).offset(FENCE).subquery("scored"))
     return _rows(p, scored, previous=previous, values={
         "reason": null(), "recency": scored.c.recency, "frequency": scored.c.frequency,
-        "satisfaction": null(), "friction": literal(100.0),
+        "satisfaction": scored.c.satisfaction,
+        "satisfaction_answers": scored.c.satisfaction_answers, "friction": literal(100.0),
         "last_use_at": scored.c.last_use, "days_since_last_use": scored.c.days,
         "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then,
         **{name: scored.c[name] for name in kpis.PAIR_COLUMNS}})
@@ -391,7 +463,8 @@ def _never_used(p: _Inputs, year: int, *, previous: bool):
              .subquery("never"))
     return _rows(p, never, previous=previous, values={
         "reason": literal(NEVER_USED), "recency": null(), "frequency": null(),
-        "satisfaction": null(), "friction": null(), "last_use_at": null(),
+        "satisfaction": null(), "satisfaction_answers": literal(0), "friction": null(),
+        "last_use_at": null(),
         "days_since_last_use": null(), "uses_in_window": literal(0),
         "score_30d_ago": never.c.score_then, **dict.fromkeys(kpis.PAIR_COLUMNS, literal(0))})
 
@@ -419,13 +492,31 @@ def _rows(p: _Inputs, rows, *, previous: bool, values: dict):
     return query.with_only_columns(*(columns[n].label(n) for n in names))
 
 
+class Sometimes:
+    """A measure present for some rows only (satisfaction: residents who answered):
+    a SQL expression that is NULL where the measure is missing."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+
 def weighted_mean(measures: dict, weights: dict[str, int]):
-    """SQL twin of ``explain.weighted_mean`` for measures whose presence is known
-    before the query runs: a number (always present), None (always missing: its
-    weight is shared out in proportion) or a SQL expression that is never NULL.
-    Worked out here, so that each row pays only for the weighted sum. NULL when no
-    present measure has weight. (A measure that is missing for some rows only —
-    satisfaction, once surveys exist — needs a per-row denominator.)"""
+    """SQL twin of ``explain.weighted_mean``. A measure is a number (always present),
+    None (always missing: its weight is shared out in proportion), a SQL expression
+    that is never NULL, or ``Sometimes(expression)``: present for some rows only.
+    The denominator is worked out here, so that each row pays only for the weighted
+    sum: a ``Sometimes`` measure becomes ``CASE WHEN it IS NULL THEN <the mean
+    without it> ELSE <the mean with it> END`` — two constant denominators instead
+    of one summed per row, and rows without the measure take exactly the statement
+    they would without it (2ᵏ branches for k such measures; k is 1). NULL when no
+    present measure has weight."""
+    for name, value in measures.items():
+        if isinstance(value, Sometimes):
+            without = weighted_mean({**measures, name: None}, weights)
+            if weights[name] == 0:
+                return without
+            return case((value.value.is_(None), without),
+                        else_=weighted_mean({**measures, name: value.value}, weights))
     terms, total_weight = [], 0
     for name, value in measures.items():
         weight = weights[name]
@@ -551,7 +642,8 @@ def _aggregate_row(t: dict) -> dict:
             "median": None, "histogram": t["histogram"], "active_30": t["active_30"],
             "active_90": t["active_90"],
             **{f"{m}_mean": (t["sums"][i] / t["counts"][i] if t["counts"][i] else None)
-               for i, m in enumerate(MEASURES)}}
+               for i, m in enumerate(MEASURES)},
+            "satisfaction_scores": t["counts"][MEASURES.index("satisfaction")]}
 
 
 def _add_distinct_residents(connection, target: Table, rows: dict, at_risk, end) -> None:
@@ -622,7 +714,8 @@ def _add_unscored_activity(connection, rows: dict, end, department_of: dict,
 def _empty_aggregate() -> dict:
     return {"scores": 0, "residents": 0, "red": 0, "yellow": 0, "green": 0,
             "at_risk_residents": 0, "never_used": 0, "mean": None, "median": None,
-            **{f"{m}_mean": None for m in MEASURES}, "histogram": [0] * HISTOGRAM_BINS,
+            **{f"{m}_mean": None for m in MEASURES}, "satisfaction_scores": 0,
+            "histogram": [0] * HISTOGRAM_BINS,
             "active_30": 0, "active_90": 0}
 
 

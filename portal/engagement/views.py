@@ -80,16 +80,32 @@ def _page_size(form: ScoreListForm) -> int:
 
 
 def weakest_measure(aggregate: ScoreAggregate | None, model: ScoringModel) -> list[dict]:
-    """Per measure: mean value, share of the score and the points it costs, worst first."""
+    """Per measure: mean value, share of the score and the points it costs, worst
+    first. Satisfaction is present only in the scores of residents who answered a
+    survey (``satisfaction_scores`` of the used residents' scores): its share and
+    cost are averaged over every used score, and so are the others' (whose share is
+    larger where satisfaction is missing and its weight shared out)."""
     if aggregate is None:
         return []
+    weights = model.weights()
     means = {m: getattr(aggregate, f"{m}_mean") for m in MEASURES}
-    present = sum(model.weights()[m] for m in MEASURES if means[m] is not None)
+    used = aggregate.scores - aggregate.never_used
+    covered = (min(1.0, aggregate.satisfaction_scores / used)
+               if means["satisfaction"] is not None and used > 0 else 0.0)
+    with_s = sum(weights[m] for m in MEASURES if means[m] is not None)
+    without_s = with_s - (weights["satisfaction"] if means["satisfaction"] is not None else 0)
     rows = []
     for m in MEASURES:
-        share = model.weights()[m] / present if means[m] is not None and present else 0
+        if means[m] is None:
+            share = 0.0
+        elif m == "satisfaction":
+            share = covered * weights[m] / with_s if with_s else 0.0
+        else:
+            share = ((covered * weights[m] / with_s if with_s else 0.0)
+                     + ((1 - covered) * weights[m] / without_s if without_s else 0.0))
         loss = share * (100 - means[m]) if means[m] is not None else None
         rows.append({"measure": m, "label": MEASURE_LABELS[m], "mean": means[m],
+                     "n": aggregate.satisfaction_scores if m == "satisfaction" else None,
                      "share": share, "loss": loss})
     return sorted(rows, key=lambda r: -1 if r["loss"] is None else r["loss"], reverse=True)
 

@@ -100,6 +100,7 @@ def _scores(resident: Resident, uses: list[records.ServiceUse]) -> list[dict]:
     at the next recompute: recompute is one set-based run for the municipality, so a
     single counter entry does not rescore on its own)."""
     scores, history = dashboards.resident_scores(resident.id, visible_service_ids(current_user))
+    behind = dashboards.satisfaction_behind(scores)
     services = {s.id: s for s in _all_services()}
     last_use = {use.service.id: use.last_used for use in uses}
     return [{"score": score, "service": services[score.service_id],
@@ -109,7 +110,8 @@ def _scores(resident: Resident, uses: list[records.ServiceUse]) -> list[dict]:
                                                       history.get(score.service_id, [])),
                                      width=160, height=36,
                                      id_prefix=f"spark-{score.service_id}"),
-             "explanation": explain(score)} for score in scores]
+             "explanation": explain(score),
+             "answers": behind.get(score.service_id, [])} for score in scores]
 
 
 def _all_services():
