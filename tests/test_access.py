@@ -127,7 +127,24 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/api-tokens/999999/revoke", only(ADMIN_ONLY, 404)),
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
+    # a survey of the library department (staff of the library may see it)
+    ("GET", "/admin/surveys/{survey_id}/results", CONSOLE),
+    ("GET", "/admin/surveys/{survey_id}/results/questions/{text_question_id}/text", RECORDS),
+    # identified survey: resident columns, so managers and admins only
+    ("GET", "/admin/surveys/{survey_id}/responses/export", MANAGERS),
 ]
+
+
+@pytest.fixture
+def survey(catalogue):
+    from portal.extensions import db
+    from portal.surveys.models import Question, Survey
+
+    item = Survey(department_id=catalogue["library"].id, title_en="Access", status="open")
+    item.questions.append(Question(key="q1", type="long_text", text_en="Anything else?"))
+    db.session.add(item)
+    db.session.flush()
+    return item
 
 
 @pytest.fixture
@@ -137,7 +154,7 @@ def record(catalogue):
     return factories.resident()
 
 
-def expand(path: str, users, record) -> str:
+def expand(path: str, users, record, survey=None) -> str:
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -145,15 +162,17 @@ def expand(path: str, users, record) -> str:
 
     district_id = db.session.scalar(select(District.id).order_by(District.id).limit(1))
     return path.format(staff_id=users["staff"].id, resident_id=record.id,
-                       resident_user_id=users["resident"].id, district_id=district_id)
+                       resident_user_id=users["resident"].id, district_id=district_id,
+                       survey_id=survey.id if survey else 0,
+                       text_question_id=survey.questions[0].id if survey else 0)
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
-def test_route_access(role_client, users, record, method, path, expected, role):
+def test_route_access(role_client, users, record, survey, method, path, expected, role):
     client = role_client(role)
-    response = client.open(expand(path, users, record), method=method)
+    response = client.open(expand(path, users, record, survey), method=method)
     assert response.status_code == expected[role]
 
 
