@@ -131,7 +131,7 @@ def test_breakdown_cells_have_their_n_and_are_suppressed(app, catalogue):
                 for r in rows] == [("中央", "中央", 5, 100.0, False),
                                    ("北町", "Kita", 4, None, True)]
         channels = results.breakdown(question, "channel", counts, 5, {}, [], {"ja": "日本語"})
-        assert [str(r.label) for r in channels] == ["Web", "Paper form"]
+        assert [str(r.label) for r in channels] == ["ウェブ", "紙の用紙"]  # page default: ja
 
 
 def test_monthly_trend_in_local_months(app, catalogue):
@@ -302,3 +302,23 @@ def test_console_home_tiles(manager_client, staff_client, catalogue):
         respond(other, {"q1": 1}, when=now - timedelta(days=3))
     db.session.commit()
     assert "+100 percentage points" in staff_client.get("/admin/").get_data(as_text=True)
+
+
+def test_results_page_in_japanese_with_every_part(manager_client, catalogue):
+    manager_client.set_cookie("portal_locale", "ja")
+    service = factories.service("library-loans")
+    survey = make_survey(catalogue["library"], service=service,
+                         types=("csat", "nps", "ces", "rating", "single", "multiple", "yes_no",
+                                "long_text"))
+    person = factories.resident()
+    for n in range(12):
+        respond(survey, {"q1": 1 + n % 5, "q2": n % 11, "q3": 1 + n % 7, "q4": 1 + n % 4,
+                         "q5": "bus", "q6": ["bus", "train"], "q7": n % 2, "q8": "良い"},
+                resident=person, detractor=n % 3 == 0,
+                when=utcnow() - timedelta(days=1 + 20 * (n % 3)))
+    db.session.commit()
+    page = manager_client.get(f"/admin/surveys/{survey.id}/results?by=age_band")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "集計結果" in html and "40〜64歳" in html
+    assert "合計は100%を超える" in html

@@ -154,6 +154,8 @@ class Counts:
     months: list[date] = field(default_factory=list)
     month_responses: list[int] = field(default_factory=list)
     month_numbers: dict[int, dict[int, dict[int, int]]] = field(default_factory=dict)
+    # detractor responses since a window's start (filled on first use per start)
+    detractors_since: dict[datetime, int] = field(default_factory=dict)
 
 
 _CACHE: OrderedDict[tuple, tuple[tuple, Counts]] = OrderedDict()
@@ -167,11 +169,21 @@ def clear_cache() -> None:
 
 
 def _fingerprint(survey: Survey) -> tuple:
-    """What changes whenever the counts change (one indexed query)."""
-    count, highest, first, last = db.session.execute(
-        select(func.count(), func.max(Response.id), func.min(Response.submitted_at),
-               func.max(Response.submitted_at)).where(Response.survey_id == survey.id)).one()
-    return (survey.created_at, count, highest, first, last,
+    """What changes whenever the counts change, in one statement of index look-ups:
+    the number of responses (a new one adds one, a deleted one takes one away), the
+    first and the latest response (time and id) and the questions. Separate
+    subqueries, so that each end is one step down the (survey, time) index rather
+    than a pass over every response."""
+    of_survey = Response.survey_id == survey.id
+    first = (select(Response.submitted_at).where(of_survey)
+             .order_by(Response.submitted_at).limit(1).scalar_subquery())
+    latest = select(Response.submitted_at, Response.id).where(of_survey).order_by(
+        Response.submitted_at.desc(), Response.id.desc()).limit(1).subquery()
+    count, start, last, highest = db.session.execute(select(
+        select(func.count()).where(of_survey).scalar_subquery(), first,
+        select(latest.c.submitted_at).scalar_subquery(),
+        select(latest.c.id).scalar_subquery())).one()
+    return (survey.created_at, count, highest, start, last,
             tuple((q.id, q.type, q.scale_max) for q in survey.questions))
 
 
@@ -458,13 +470,21 @@ def detractor_window_start() -> datetime:
     return local_day_start(local_today() - timedelta(days=DETRACTOR_DAYS))
 
 
-def detractor_count(survey: Survey) -> int:
-    return db.session.scalar(select(func.count()).select_from(Response).where(
+def detractor_count(survey: Survey, counts: Counts | None = None) -> int:
+    """Detractor responses of the last 30 days; kept with the survey's counts (which
+    are read again when a response arrives) until the window moves on a day."""
+    start = detractor_window_start()
+    if counts is not None and start in counts.detractors_since:
+        return counts.detractors_since[start]
+    found = db.session.scalar(select(func.count()).select_from(Response).where(
         Response.survey_id == survey.id, Response.detractor.is_(True),
-        Response.submitted_at >= detractor_window_start())) or 0
+        Response.submitted_at >= start)) or 0
+    if counts is not None:
+        counts.detractors_since = {start: found}
+    return found
 
 
-def detractors(survey: Survey, viewer: User, limit: int = 100) -> list:
+def detractors(survey: Survey, viewer: User, limit: int = 50) -> list:
     """Detractor responses of the last 30 days of an identified survey, newest first,
     of residents ``viewer`` may view: the response, the resident and the detractor
     answers (two queries)."""
@@ -476,16 +496,17 @@ def detractors(survey: Survey, viewer: User, limit: int = 100) -> list:
         Response.submitted_at.desc(), Response.id.desc()).limit(limit)).all()
     if not rows:
         return []
-    scales = [q.id for q in survey.questions if q.type in ("csat", "nps", "ces")]
+    scales = {q.id: q.text() for q in survey.questions if q.type in ("csat", "nps", "ces")}
     answers = defaultdict(list)
     for response_id, question_id, number in db.session.execute(
             select(Answer.response_id, Answer.question_id, Answer.number)
             .where(Answer.response_id.in_([r.id for r in rows]),
-                   Answer.question_id.in_(scales), Answer.number.is_not(None))):
-        answers[response_id].append((question_id, number))
+                   Answer.question_id.in_(list(scales)), Answer.number.is_not(None))
+            .order_by(Answer.response_id, Answer.id)):
+        answers[response_id].append(f"{scales[question_id]}: {number}")
     return [SimpleNamespace(id=r.id, submitted_at=r.submitted_at, resident_id=r.resident_id,
                             name=f"{r.family_name} {r.given_name}".strip(),
-                            answers=answers.get(r.id, [])) for r in rows]
+                            answers="; ".join(answers.get(r.id, []))) for r in rows]
 
 
 def may_see_detractors(user: User, survey: Survey) -> bool:

@@ -98,7 +98,7 @@ def results_page(survey_id: int):
         questions.append(item)
     detractors = None
     if results.may_see_detractors(current_user, survey):
-        detractors = {"count": results.detractor_count(survey), "rows": []}
+        detractors = {"count": results.detractor_count(survey, counts), "rows": []}
         if not survey.anonymous:
             detractors["rows"] = results.detractors(survey, current_user)
             record_many("survey.detractor_list_view", actor=current_user,
