@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=100_000)
     parser.add_argument("--responses", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--cold", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"],
                         default="sqlite")

@@ -613,26 +613,29 @@ def home_tiles(user: User, today: date | None = None) -> list[Tile]:
     surveys = visible_surveys(user)
 
     def period(column):
-        return case((column >= start, 0), else_=1)
+        return case((column >= start, 0), else_=1).label("period")
+
+    response_period, invitation_period = period(Response.submitted_at), period(
+        Invitation.created_at)
 
     in_range = and_(Response.submitted_at >= earlier, Response.submitted_at < end)
     responses = dict(db.session.execute(
-        select(period(Response.submitted_at), func.count())
+        select(response_period, func.count())
         .where(Response.survey_id.in_(surveys), in_range)
-        .group_by(period(Response.submitted_at))).all())
+        .group_by(response_period)).all())
     invitations = {p: (invited, completed) for p, invited, completed in db.session.execute(
-        select(period(Invitation.created_at), func.count(), func.count(Invitation.completed_at))
+        select(invitation_period, func.count(), func.count(Invitation.completed_at))
         .where(Invitation.survey_id.in_(surveys), Invitation.created_at >= earlier,
                Invitation.created_at < end)
-        .group_by(period(Invitation.created_at)))}
+        .group_by(invitation_period))}
     scales: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
     for p, kind, number, n in db.session.execute(
-            select(period(Response.submitted_at), Question.type, Answer.number, func.count())
+            select(response_period, Question.type, Answer.number, func.count())
             .join(Response, Response.id == Answer.response_id)
             .join(Question, Question.id == Answer.question_id)
             .where(Response.survey_id.in_(surveys), in_range,
                    Question.type.in_(["csat", "nps"]), Answer.number.is_not(None))
-            .group_by(period(Response.submitted_at), Question.type, Answer.number)):
+            .group_by(response_period, Question.type, Answer.number)):
         scales[(p, kind)][number] = n
 
     def count_figure(p):
