@@ -31,6 +31,33 @@ CHART_WIDTH = 500
 FREE_TEXT_PAGE = 25
 
 
+KINDS = {"nps": "score", "ces": "mean", "rating": "mean"}  # others: a percentage
+
+
+class Formats:
+    """Figures as text for the page, each message looked up once per page (the
+    loops of the break-downs and the trend call these many times)."""
+
+    def __init__(self) -> None:
+        self.percent = _("%(value)s %%")
+        self.range = _("%(low)s to %(high)s")
+        self.n = _("n = %(n)s")
+
+    def fmt(self, value: float, kind: str) -> str:
+        if kind == "percent":
+            return self.percent % {"value": _number(value, "0.0")}
+        if kind == "score":
+            return ("+" if value > 0 else "") + _number(value, "0.0")
+        return _number(value, "0.00")
+
+    def fmt_range(self, figure, kind: str) -> str:
+        return self.range % {"low": self.fmt(figure.low, kind),
+                             "high": self.fmt(figure.high, kind)}
+
+    def n_is(self, n: int) -> str:
+        return self.n % {"n": _number(n)}
+
+
 def _survey(survey_id: int, check) -> Survey:
     survey = db.get_or_404(Survey, survey_id)
     if not check(current_user, survey):
@@ -62,7 +89,8 @@ def _trend_chart(survey: Survey, counts: results.Counts, at_least: int) -> dict 
     for question in survey.questions:
         if question.type in results.BROKEN_DOWN:
             rows.append((question, results.trend(question, counts, at_least)))
-    return {"chart": _chart(spec, "trend"), "labels": labels, "questions": rows}
+    return {"chart": _chart(spec, "trend"), "labels": labels, "questions": rows,
+            "responses": counts.month_responses}
 
 
 @admin_bp.get("/<int:survey_id>/results", endpoint="results")
@@ -70,6 +98,7 @@ def _trend_chart(survey: Survey, counts: results.Counts, at_least: int) -> dict 
 def results_page(survey_id: int):
     survey = _survey(survey_id, can_view_survey_results)
     at_least = results.min_n()
+    formats = Formats()
     counts = results.survey_counts(survey)
     invitations = results.invitation_counts(survey.id)
     header = results.header_figures(survey, counts, invitations, at_least)
@@ -111,7 +140,9 @@ def results_page(survey_id: int):
         questions=questions, dimension=dimension, dimensions=results.DIMENSION_LABELS,
         trend=_trend_chart(survey, counts, at_least), detractors=detractors,
         question_by_id={q.id: q for q in survey.questions},
-        days=results.DETRACTOR_DAYS, headline_labels=results.HEADLINE_LABELS)
+        days=results.DETRACTOR_DAYS, headline_labels=results.HEADLINE_LABELS,
+        kinds={q.id: KINDS.get(q.type, "percent") for q in survey.questions},
+        fmt=formats.fmt, fmt_range=formats.fmt_range, n_is=formats.n_is)
 
 
 @admin_bp.get("/<int:survey_id>/results/questions/<int:question_id>/text")
