@@ -445,8 +445,8 @@ def free_text(survey: Survey, question: Question, viewer: User, q: str | None) -
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(func.lower(Answer.text).like(f"%{escaped.lower()}%", escape="\\"))
-    if survey.anonymous:
-        return stmt.order_by(Response.submitted_at.desc(), Answer.id.desc())
+    if survey.anonymous:  # by day, then by text: no order of arrival within a day
+        return stmt.order_by(Response.submitted_at.desc(), Answer.text)
     stmt = _visible(stmt, viewer).add_columns(Resident.family_name, Resident.given_name)
     return stmt.order_by(Response.submitted_at.desc(), Answer.id.desc())
 
@@ -526,10 +526,25 @@ EXPORT_BATCH = 2000
 
 
 def export_columns(survey: Survey, identified: bool) -> list[str]:
-    columns = ["response_id", "submitted_on", "channel"]
-    if identified:
+    """Anonymous surveys have no response id either: ids follow the order of
+    submission, which could be matched against the invitations' completion times."""
+    columns = ["submitted_on", "channel"] if survey.anonymous else [
+        "response_id", "submitted_on", "channel"]
+    if identified and not survey.anonymous:
         columns += ["resident_id", "resident_external_id"]
     return columns + [q.key for q in survey.questions]
+
+
+def export(survey: Survey, identified: bool) -> list[dict[str, Any]]:
+    """The export's rows: identified surveys in response order; anonymous surveys
+    without the response id, sorted by date and then by the answers themselves, so
+    that nothing tells in which order they arrived within a day."""
+    rows = list(export_rows(survey, identified))
+    if survey.anonymous:
+        for row in rows:
+            row.pop("response_id", None)
+        rows.sort(key=lambda row: tuple("" if v is None else str(v) for v in row.values()))
+    return rows
 
 
 def export_rows(survey: Survey, identified: bool):
