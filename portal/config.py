@@ -162,6 +162,8 @@ def base_settings() -> dict:
         "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 64 * 1024),
         "ARGON2_PARALLELISM": env_int("ARGON2_PARALLELISM", 2),
         "PAGE_SIZE": 25,
+        # survey figures from fewer answers than this are shown as "too few answers"
+        "SURVEY_MIN_N": env_int("SURVEY_MIN_N", 5),
         "DEMO_ALLOWED": True,
     }
 

@@ -168,6 +168,11 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/surveys/{other_survey_id}/invitations", {**INVITERS, "staff": 403}),
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
+    # a survey of the library department (staff of the library may see it)
+    ("GET", "/admin/surveys/{survey_id}/results", CONSOLE),
+    ("GET", "/admin/surveys/{survey_id}/results/questions/{text_question_id}/text", RECORDS),
+    # identified survey: resident columns, so managers and admins only
+    ("GET", "/admin/surveys/{survey_id}/responses/export", MANAGERS),
 ]
 
 
@@ -187,6 +192,7 @@ def surveys(catalogue):
 
     own = Survey(department_id=catalogue["library"].id, title_en="Library survey")
     own.questions.append(Question(key="q1", type="csat", text_en="How was it?"))
+    own.questions.append(Question(key="q2", type="long_text", text_en="Anything else?"))
     other = Survey(department_id=catalogue["health"].id, title_en="Health survey")
     db.session.add_all([own, other])
     db.session.flush()
@@ -204,7 +210,8 @@ def expand(path: str, users, record, surveys=None) -> str:
     return path.format(staff_id=users["staff"].id, resident_id=record.id,
                        resident_user_id=users["resident"].id, district_id=district_id,
                        survey_id=own.id if own else 0, other_survey_id=other.id if other else 0,
-                       question_id=own.questions[0].id if own else 0)
+                       question_id=own.questions[0].id if own else 0,
+                       text_question_id=own.questions[1].id if own else 0)
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,

@@ -32,11 +32,13 @@ from portal.permissions import (
     can_access_console,
     can_manage_accounts,
     can_view_audit_log,
+    can_view_survey_results,
     permission_required,
 )
 from portal.residents.models import Resident
 from portal.security import absolute_url
 from portal.services.models import Service
+from portal.surveys import results as survey_results
 from portal.timeutil import local_today
 
 
@@ -64,9 +66,14 @@ def home():
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
+    survey_tiles = survey_link = None
+    if can_view_survey_results(current_user):
+        survey_tiles = survey_results.home_tiles(current_user)
+        survey_link = survey_results.latest_survey_id(current_user)
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
                            kpi_day=day, services=services, figures=figures,
-                           kpi_line=kpi_line)
+                           kpi_line=kpi_line, survey_tiles=survey_tiles,
+                           survey_link=survey_link, survey_days=survey_results.TILE_DAYS)
 
 
 @bp.get("/accounts")

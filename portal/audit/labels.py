@@ -57,6 +57,9 @@ ACTION_LABELS = {
     "scoring_model.save": _l("Scoring model saved"),
     "service.create": _l("Service created"),
     "service.update": _l("Service changed"),
+    "survey.detractor_list_view": _l("Resident seen in a survey's detractor list"),
+    "survey.export": _l("Survey responses exported"),
+    "survey.free_text_view": _l("Survey free-text answers read"),
     "usage.record": _l("Use of a service recorded"),
     # surveys: building
     "survey.create": _l("Survey created"),
@@ -78,7 +81,7 @@ ACTION_LABELS = {
 # Entries written once per resident shown on a list page or in an export: many rows
 # per page view, so the viewer hides them unless asked (or a resident is chosen).
 LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.lapse_list_view",
-                     "engagement.exported")
+                     "engagement.exported", "survey.detractor_list_view")
 
 TARGET_LABELS = {
     "api_tokens": _l("API token"),
@@ -87,6 +90,7 @@ TARGET_LABELS = {
     "residents": _l("Resident"),
     "scoring_models": _l("Scoring model"),
     "services": _l("Service"),
+    "surveys": _l("Survey"),
     "users": _l("Account"),
     "districts": _l("District"),
     "surveys": _l("Survey"),
