@@ -31,6 +31,8 @@ MANAGERS = {None: 302, "resident": 403, "staff": 403, "manager": 200, "admin": 2
             "official": 403}
 RESIDENT_ONLY = {None: 302, "resident": 200, "staff": 403, "manager": 403, "admin": 403,
                  "official": 403}
+# staff (own department), managers and admins build surveys; officials read results
+SURVEY_BUILDERS = {**RECORDS}
 API = dict.fromkeys(ROLES, 401)  # bearer tokens only; a signed-in session does not count
 
 
@@ -125,6 +127,17 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/999999/revoke", only(ADMIN_ONLY, 404)),
+    # surveys: answering (a survey that does not exist; real ones in test_survey_answering)
+    ("GET", "/surveys/", RESIDENT_ONLY),
+    ("GET", "/surveys/999999", only(RESIDENT_ONLY, 404)),
+    ("POST", "/surveys/999999", only(RESIDENT_ONLY, 404)),
+    ("GET", "/surveys/999999/thanks", dict.fromkeys(ROLES, 404)),
+    ("GET", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
+    ("POST", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
+    ("GET", "/admin/surveys/999999/preview", only(SURVEY_BUILDERS, 404)),
+    ("POST", "/admin/surveys/999999/preview", only(SURVEY_BUILDERS, 404)),
+    ("GET", "/admin/surveys/999999/responses/new", only(RECORDS, 404)),
+    ("POST", "/admin/surveys/999999/responses/new", only(RECORDS, 404)),
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
 ]
@@ -162,7 +175,8 @@ def test_every_route_is_in_the_table(app):
     covered = {(method, pattern(path)) for method, path, _ in TABLE}
     elsewhere = {"/static/*", "/account/logout", "/account/reset-password/*",
                  "/account/register/finish/*",
-                 "/account/invitation/*"}  # tested in their own modules (token URLs)
+                 "/account/invitation/*",
+                 "/surveys/i/*"}  # tested in their own modules (token URLs)
     missing = []
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

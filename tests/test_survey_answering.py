@@ -617,3 +617,36 @@ def test_preview_in_both_languages_stores_nothing(manager_client, library):
     assert "Residents see this page" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
     assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 0
+
+
+# -- who may open what, on a real survey ---------------------------------------------------
+
+ROLES = [None, "resident", "staff", "manager", "admin", "official"]
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/admin/surveys/{id}/preview?lang=ja",
+     {None: 302, "resident": 403, "staff": 200, "manager": 200, "admin": 200,
+      "official": 403}),
+    ("/admin/surveys/{other}/preview?lang=en",  # another department's: not for library staff
+     {None: 302, "resident": 403, "staff": 403, "manager": 200, "admin": 200,
+      "official": 403}),
+    ("/admin/surveys/{id}/responses/new",
+     {None: 302, "resident": 403, "staff": 200, "manager": 200, "admin": 200,
+      "official": 403}),
+    ("/admin/surveys/{other}/responses/new",
+     {None: 302, "resident": 403, "staff": 403, "manager": 200, "admin": 200,
+      "official": 403}),
+    ("/surveys/{id}",  # no invitation for the signed-in resident
+     {None: 302, "resident": 404, "staff": 403, "manager": 403, "admin": 403,
+      "official": 403}),
+    ("/surveys/{id}/thanks", dict.fromkeys(ROLES, 200)),
+])
+@pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
+def test_access_to_a_real_survey(role_client, catalogue, path, expected, role):
+    survey = single_page(catalogue["library"])
+    other = single_page(next(d for code, d in catalogue.items() if code != "library"))
+    db.session.commit()
+    client = role_client(role)
+    response = client.get(path.format(id=survey.id, other=other.id))
+    assert response.status_code == expected[role]

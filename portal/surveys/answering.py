@@ -25,6 +25,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from portal.audit.recording import record
@@ -600,6 +601,7 @@ def invitations_of(resident) -> tuple[list[Invitation], list[Invitation]]:
     """A resident's surveys: (waiting — open and not answered, answered)."""
     rows = db.session.scalars(
         select(Invitation).join(Survey, Survey.id == Invitation.survey_id)
+        .options(selectinload(Invitation.survey))
         .where(Invitation.resident_id == resident.id,
                Survey.status.in_([SurveyStatus.OPEN, SurveyStatus.CLOSED]))
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())).all()
@@ -611,6 +613,7 @@ def invitations_of(resident) -> tuple[list[Invitation], list[Invitation]]:
 def identified_responses(resident) -> list[Response]:
     return db.session.scalars(
         select(Response).join(Survey, Survey.id == Response.survey_id)
+        .options(selectinload(Response.survey))
         .where(Response.resident_id == resident.id, Survey.anonymous.is_(False))
         .order_by(Response.submitted_at.desc()).limit(50)).all()
 

@@ -18,6 +18,7 @@ from portal.permissions import (
     can_enter_survey_responses,
     can_use_resident_portal,
     can_view_residents,
+    can_view_survey_results,
     permission_required,
 )
 from portal.rendering import render_and_commit
@@ -66,9 +67,11 @@ def surveys_waiting(resident) -> list:
 
 @bp.app_template_global()
 def survey_panel(resident) -> dict:
-    """The resident's 360° page: responses to identified surveys, and the open
-    identified surveys the signed-in staff member may enter a response for."""
-    return {"responses": answering.identified_responses(resident),
+    """The resident's 360° page: responses to the identified surveys whose results
+    the staff member may see, and the open identified surveys they may enter a
+    response for."""
+    return {"responses": [r for r in answering.identified_responses(resident)
+                          if can_view_survey_results(current_user, r.survey)],
             "enterable": [s for s in answering.open_surveys(anonymous=False)
                           if can_enter_survey_responses(current_user, s)]}
 
