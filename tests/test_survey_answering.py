@@ -205,6 +205,9 @@ def test_the_form_is_accessible_and_shows_the_scale_ends(client, library, reside
     assert "Very difficult" in page and "Very easy" in page
     assert "Up to 5,000 characters." in page
     assert 'src="/static/js/survey-form.js"' in page and "<script>" not in page
+    assert not re.search(r"\son[a-z]+=", page)  # no inline handlers: the CSP allows none
+    # help text and errors are tied to their question
+    assert 'aria-describedby="answer-q' in page
     ja = client.get(f"/surveys/i/{token}", headers=JA).get_data(as_text=True)
     main = ja.split('<main', 1)[1]
     assert "とても不満" in main and "質問 csat" in main and 'lang="en"' not in main
@@ -227,6 +230,9 @@ def test_the_show_if_chain_across_sections_without_javascript(client, library, r
     # Next without the now-required reason: a field error, the scale answer kept
     missing = post(client, url, survey, csat=2, shown=shown).get_data(as_text=True)
     assert "Please answer this question." in missing
+    why = q(survey, "why").id
+    assert f'href="#answer-q{why}-0"' in missing and f'id="answer-q{why}-0"' in missing
+    assert f'aria-describedby="answer-q{why}-limit answer-q{why}-error"' in missing
     assert re.search(rf'name="{field(survey, "csat")}" value="2" id="[^"]+" checked', missing)
     # with it: page 2, carrying page 1's answers
     second = post(client, url, survey, csat=2, why="slow", shown=shown).get_data(as_text=True)
@@ -574,6 +580,28 @@ def test_staff_enter_a_phone_response_for_a_resident(staff_client, users, librar
     assert "Enter a paper or phone response" in panel
 
 
+def test_the_resident_page_select_opens_the_chosen_survey(staff_client, library, resident):
+    first, second = single_page(library), single_page(library)
+    db.session.commit()
+    response = staff_client.get(f"/admin/surveys/{first.id}/responses/new"
+                                f"?survey={second.id}&resident={resident.id}")
+    assert response.status_code == 302
+    assert response.location.endswith(f"/admin/surveys/{second.id}/responses/new"
+                                      f"?resident={resident.id}")
+
+
+def test_staff_entry_for_a_resident_who_answered(staff_client, library, resident):
+    survey = single_page(library)
+    sf.invitation(survey, resident, completed_at=utcnow())
+    db.session.commit()
+    url = f"/admin/surveys/{survey.id}/responses/new?resident={resident.id}"
+    assert "already answered" in staff_client.get(url, headers=EN).get_data(as_text=True)
+    data = form(survey, csat=3)
+    data.update({"survey": str(survey.id), "submission_key": sf.key(), "channel": "paper"})
+    response = staff_client.post(url, data=data, headers=EN)
+    assert response.status_code == 400 and count(survey) == 0
+
+
 def test_staff_of_another_department_cannot_enter(staff_client, catalogue, resident):
     survey = single_page(catalogue["citizen-affairs"]
                          if "citizen-affairs" in catalogue else
@@ -650,3 +678,19 @@ def test_access_to_a_real_survey(role_client, catalogue, path, expected, role):
     client = role_client(role)
     response = client.get(path.format(id=survey.id, other=other.id))
     assert response.status_code == expected[role]
+
+
+def test_the_form_carries_its_csrf_token_and_nonce(client, csrf_on, library, resident):
+    survey = single_page(library)
+    _, token = sf.invitation(survey, resident)
+    db.session.commit()
+    url = f"/surveys/i/{token}"
+    page = client.get(url).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+    data = {field(survey, "csat"): "4", "survey": str(survey.id), "section": "1",
+            "submission_key": key, "action": "next"}
+    assert client.post(url, data=data).status_code == 400  # no CSRF token
+    assert count(survey) == 0
+    assert client.post(url, data={**data, "csrf_token": csrf}).status_code == 302
+    assert count(survey) == 1
