@@ -166,6 +166,19 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/surveys/999999/invitations/remind", only(INVITERS, 404)),
     ("GET", "/admin/surveys/{survey_id}/invitations", INVITERS),
     ("GET", "/admin/surveys/{other_survey_id}/invitations", {**INVITERS, "staff": 403}),
+    # surveys: answering (a survey that does not exist; real ones in test_survey_answering)
+    ("GET", "/surveys/", RESIDENT_ONLY),
+    ("GET", "/surveys/999999", only(RESIDENT_ONLY, 404)),
+    ("POST", "/surveys/999999", only(RESIDENT_ONLY, 404)),
+    ("GET", "/surveys/999999/thanks", dict.fromkeys(ROLES, 404)),
+    ("GET", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
+    ("POST", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
+    ("GET", "/admin/surveys/999999/preview", only(BUILDERS, 404)),
+    ("POST", "/admin/surveys/999999/preview", only(BUILDERS, 404)),
+    ("GET", "/admin/surveys/999999/responses/new", only(RECORDS, 404)),
+    ("POST", "/admin/surveys/999999/responses/new", only(RECORDS, 404)),
+    ("GET", "/admin/surveys/{survey_id}/preview", BUILDERS),
+    ("GET", "/admin/surveys/{other_survey_id}/preview", {**BUILDERS, "staff": 403}),
     ("POST", "/api/v1/events", API),
     ("GET", "/api/v1/openapi.json", PUBLIC),
     # a survey of the library department (staff of the library may see it)
@@ -228,7 +241,8 @@ def test_every_route_is_in_the_table(app):
     covered = {(method, pattern(path)) for method, path, _ in TABLE}
     elsewhere = {"/static/*", "/account/logout", "/account/reset-password/*",
                  "/account/register/finish/*",
-                 "/account/invitation/*"}  # tested in their own modules (token URLs)
+                 "/account/invitation/*",
+                 "/surveys/i/*"}  # tested in their own modules (token URLs)
     missing = []
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "auth.password_reset": _l("Password reset"),
     "auth.invitation": _l("Invitation accepted"),
     "department.create": _l("Department created"),
+    "survey_response.enter": _l("Survey response entered by staff"),
     "department.update": _l("Department changed"),
     "district.create": _l("District created"),
     "district.update": _l("District changed"),
