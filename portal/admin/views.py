@@ -66,14 +66,13 @@ def home():
         recent = db.session.scalars(
             select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
             .limit(8)).all()
-    survey_tiles = survey_link = None
+    survey_tiles = None
     if can_view_survey_results(current_user):
         survey_tiles = survey_results.home_tiles(current_user)
-        survey_link = survey_results.latest_survey_id(current_user)
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
                            kpi_day=day, services=services, figures=figures,
                            kpi_line=kpi_line, survey_tiles=survey_tiles,
-                           survey_link=survey_link, survey_days=survey_results.TILE_DAYS)
+                           survey_days=survey_results.TILE_DAYS)
 
 
 @bp.get("/accounts")

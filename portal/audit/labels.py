@@ -59,7 +59,7 @@ ACTION_LABELS = {
     "service.create": _l("Service created"),
     "service.update": _l("Service changed"),
     "survey.detractor_list_view": _l("Resident seen in a survey's detractor list"),
-    "survey.export": _l("Survey responses exported"),
+    "survey.responses_export": _l("Survey responses exported"),
     "survey.free_text_view": _l("Survey free-text answers read"),
     "usage.record": _l("Use of a service recorded"),
     # surveys: building
@@ -94,7 +94,6 @@ TARGET_LABELS = {
     "surveys": _l("Survey"),
     "users": _l("Account"),
     "districts": _l("District"),
-    "surveys": _l("Survey"),
 }
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import distinct, func, select
 from portal.audit.recording import record
 from portal.auth.models import User
 from portal.extensions import db
-from portal.surveys import logic
+from portal.surveys import labels, logic
 from portal.surveys.models import (
     CHOICE,
     Answer,
@@ -57,17 +57,7 @@ STATUS_LABELS = {
 STATUS_BADGES = {SurveyStatus.DRAFT: "badge--off", SurveyStatus.OPEN: "badge--ok",
                  SurveyStatus.CLOSED: "badge--warn"}
 
-TYPE_LABELS = {
-    QuestionType.CSAT: _l("Satisfaction (CSAT, 1–5)"),
-    QuestionType.NPS: _l("Recommendation (NPS, 0–10)"),
-    QuestionType.CES: _l("Ease (CES, 1–7)"),
-    QuestionType.RATING: _l("Rating (1–N)"),
-    QuestionType.SINGLE: _l("Single choice"),
-    QuestionType.MULTIPLE: _l("Multiple choice"),
-    QuestionType.YES_NO: _l("Yes / no"),
-    QuestionType.SHORT_TEXT: _l("Short text"),
-    QuestionType.LONG_TEXT: _l("Long text"),
-}
+TYPE_LABELS = labels.TYPE_LABELS
 
 OPERATOR_LABELS = {
     ShowIfOperator.EQUALS: _l("is"),

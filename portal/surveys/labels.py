@@ -1,11 +1,24 @@
-"""Survey codes in the reader's language: response channels and the words at the
-ends of each scale (no stored code reaches a page)."""
+"""Survey codes in the reader's language: question types, response channels and
+the words at the ends of each scale (no stored code reaches a page). The one
+catalogue the builder, the answering pages, the results and the exports share."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from portal.surveys.models import QuestionType, ResponseChannel
+
+TYPE_LABELS = {
+    QuestionType.CSAT: _l("Satisfaction (CSAT, 1–5)"),
+    QuestionType.NPS: _l("Recommendation (NPS, 0–10)"),
+    QuestionType.CES: _l("Ease (CES, 1–7)"),
+    QuestionType.RATING: _l("Rating (1–N)"),
+    QuestionType.SINGLE: _l("Single choice"),
+    QuestionType.MULTIPLE: _l("Multiple choice"),
+    QuestionType.YES_NO: _l("Yes / no"),
+    QuestionType.SHORT_TEXT: _l("Short text"),
+    QuestionType.LONG_TEXT: _l("Long text"),
+}
 
 CHANNEL_LABELS = {
     ResponseChannel.WEB: _l("Online, signed in"),

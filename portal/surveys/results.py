@@ -33,7 +33,7 @@ from portal.i18n_fields import localized_pair
 from portal.permissions import can_view_all_usage, can_view_residents
 from portal.residents.models import Resident
 from portal.services.models import Service, UsageEvent
-from portal.surveys import numbers
+from portal.surveys import labels, numbers
 from portal.surveys.models import (
     CHOICE,
     NUMERIC,
@@ -50,25 +50,8 @@ from portal.timeutil import local_day_start, local_today, local_zone
 
 # -- label catalogues ---------------------------------------------------------------------
 
-QUESTION_TYPE_LABELS = {
-    QuestionType.CSAT: _l("Satisfaction (CSAT, 1–5)"),
-    QuestionType.NPS: _l("Recommendation (NPS, 0–10)"),
-    QuestionType.CES: _l("Ease (CES, 1–7)"),
-    QuestionType.RATING: _l("Rating"),
-    QuestionType.SINGLE: _l("Single choice"),
-    QuestionType.MULTIPLE: _l("Multiple choice"),
-    QuestionType.YES_NO: _l("Yes or no"),
-    QuestionType.SHORT_TEXT: _l("Short text"),
-    QuestionType.LONG_TEXT: _l("Long text"),
-}
-RESPONSE_CHANNEL_LABELS = {
-    ResponseChannel.WEB: _l("Web"),
-    ResponseChannel.EMAIL: _l("E-mail invitation"),
-    ResponseChannel.PAPER: _l("Paper form"),
-    ResponseChannel.PHONE: _l("By phone"),
-    ResponseChannel.COUNTER: _l("At the counter"),
-    ResponseChannel.KIOSK: _l("Kiosk"),
-}
+QUESTION_TYPE_LABELS = labels.TYPE_LABELS
+RESPONSE_CHANNEL_LABELS = labels.CHANNEL_LABELS
 AGE_BAND_LABELS = {
     "0-17": _l("17 or younger"),
     "18-39": _l("18–39"),
@@ -666,11 +649,3 @@ def home_tiles(user: User, today: date | None = None) -> list[Tile]:
                  numbers.csat(scales[(1, "csat")], at_least)),
             Tile("nps", numbers.nps(scales[(0, "nps")], at_least),
                  numbers.nps(scales[(1, "nps")], at_least))]
-
-
-def latest_survey_id(user: User) -> int | None:
-    """The most recently opened (else created) survey the user may see."""
-    return db.session.scalar(
-        select(Survey.id).where(Survey.id.in_(visible_surveys(user)))
-        .order_by(func.coalesce(Survey.opened_at, Survey.created_at).desc(), Survey.id.desc())
-        .limit(1))

@@ -181,7 +181,7 @@ def export_responses(survey_id: int):
     identified = not survey.anonymous  # the permission already kept it to managers/admins
     columns = results.export_columns(survey, identified)
     rows = results.export(survey, identified)
-    record("survey.export", actor=current_user, target=survey,
+    record("survey.responses_export", actor=current_user, target=survey,
            summary=f"Exported {len(rows)} survey responses as {kind}",
            data={"rows": len(rows), "format": kind, "identified": identified})
     db.session.commit()
