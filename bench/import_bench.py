@@ -43,7 +43,7 @@ from portal.services.catalogue import load_catalogue
 from portal.services.models import Service
 from portal.services.usage import CHANNELS
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 COLUMNS = ("resident_id", "service_id", "kind", "channel", "occurred_at", "source",
            "idempotency_key", "note", "recorded_by_id", "created_at")
 NOTES = ("窓口で受付", "予約本の受け取り", "follow-up call", "")

@@ -46,7 +46,7 @@ from portal.surveys import invitations
 from portal.surveys.models import Invitation, Survey, SurveyStatus
 from portal.timeutil import utcnow
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/wt_invite"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 ROUNDS = 3
 
 

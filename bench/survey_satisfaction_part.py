@@ -48,7 +48,7 @@ from portal.services.models import Service
 from portal.surveys.models import Answer, Question, Response, Survey
 from portal.timeutil import local_today
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/wt_score"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 HIDDEN = {"survey_answers": "bench_answers_aside", "survey_responses": "bench_responses_aside"}
 
 

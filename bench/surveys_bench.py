@@ -16,10 +16,19 @@ as a manager, in the same run:
     python bench/surveys_bench.py                        # SQLite, 10⁵ residents, 2·10⁵ responses
     python bench/surveys_bench.py --database postgresql  # PORTAL_BENCH_DATABASE_URL or wt_results
 
-The parts are functions (``populate``, ``results_page``...) with a ``main()`` so
-that other parts (invitations, the recompute with the satisfaction measure) can
-be added beside them. PostgreSQL: the schema of the database is dropped and
-rebuilt; never point it at a database the tests are using at the time.
+Two more parts run after it (``--part`` picks one; all three by default):
+
+- **invitations** (``bench/survey_invitations_part.py``): creating 50 000
+  invitations with their outbox rows through the job, against a raw
+  ``INSERT … SELECT`` of the same rows in the same run (target ratio ≤ 3);
+- **satisfaction** (``bench/survey_satisfaction_part.py``): the recompute with the
+  satisfaction measure (residents who answered identified surveys about the
+  services) against the same recompute without the answers, interleaved (target
+  ≤ 1.3×); ``--sat-residents/--sat-events/--sat-responses`` set its size.
+
+PostgreSQL: PORTAL_BENCH_DATABASE_URL (default the ``portal_bench`` database,
+created when missing); its schema is dropped and rebuilt by every part — never
+point it at a database the tests are using.
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ from portal.surveys import results
 from portal.surveys.models import Answer, Question, Response, Survey
 from portal.timeutil import local_today
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/wt_results"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 DISTRICTS = ["中央", "北町", "南町", "東町", "西町", "桜ヶ丘", "川辺", "緑町"]
 AGE_BANDS = ["0-17", "18-39", "40-64", "65-74", "75+"]
 CHANNELS = ["web", "email", "paper", "phone", "counter", "kiosk"]
@@ -217,6 +226,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"],
                         default="sqlite")
+    parser.add_argument("--part", choices=["all", "results", "invitations", "satisfaction"],
+                        default="all")
+    parser.add_argument("--invitations", type=int, default=50_000)
+    parser.add_argument("--sat-residents", type=int, default=100_000)
+    parser.add_argument("--sat-events", type=int, default=5_000_000)
+    parser.add_argument("--sat-responses", type=int, default=200_000)
     args = parser.parse_args()
     targets = []
     if args.database in ("sqlite", "both"):
@@ -224,17 +239,56 @@ def main() -> None:
     if args.database in ("postgresql", "both"):
         targets.append(("PostgreSQL", os.environ.get("PORTAL_BENCH_DATABASE_URL", PG_DEFAULT)))
     for name, url in targets:
-        print(f"{name}: {args.residents} residents, {args.responses} responses", flush=True)
-        figures = bench(url, args)
-        ms = {key: tuple(round(v * 1000, 1) for v in figures[key])
-              for key in ("baseline", "warm", "cold")}
-        print(f"  populate {figures['populate_s']:.1f} s")
-        print(f"  baseline /healthz: median {ms['baseline'][0]} ms, p95 {ms['baseline'][1]} ms")
-        print(f"  results page (warm, {args.requests} requests): median {ms['warm'][0]} ms, "
-              f"p95 {ms['warm'][1]} ms (target p95 ≤ 150 ms on SQLite) — "
-              f"{figures['warm_ratio']:.1f}× the baseline p95")
-        print(f"  results page (cold, counts read again, {args.cold} requests): "
-              f"median {ms['cold'][0]} ms")
+        if url.startswith("postgresql"):
+            from bench.scoring_bench import ensure_database
+
+            ensure_database(url)
+        if args.part in ("all", "results"):
+            results_part(name, url, args)
+        if args.part in ("all", "invitations"):
+            invitations_part(name, url, args)
+        if args.part in ("all", "satisfaction"):
+            satisfaction_part(name, url, args)
+
+
+def invitations_part(name: str, url: str, args) -> None:
+    from bench import survey_invitations_part as part
+
+    print(f"{name}: {args.invitations} invitations with their outbox rows", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        if not url.startswith("postgresql"):
+            url = f"sqlite:///{folder}/invitations.db"
+        result = part.measure(part.build(url, args.invitations, folder), args.invitations)
+    print(f"  job (send_invitations): median {result['job_s']:.3f} s")
+    print(f"  raw INSERT … SELECT:    median {result['raw_s']:.3f} s")
+    print(f"  ratio {result['ratio']:.2f} (target ≤ 3)", flush=True)
+
+
+def satisfaction_part(name: str, url: str, args) -> None:
+    from bench import survey_satisfaction_part as part
+
+    if not url.startswith("postgresql"):
+        url = f"sqlite:///{tempfile.mkdtemp()}/satisfaction.db"
+    print(f"{name}: the recompute with and without the satisfaction measure, "
+          f"{args.sat_residents} residents, {args.sat_events} events, "
+          f"{args.sat_responses} responses", flush=True)
+    r = part.measure(url, residents=args.sat_residents, events=args.sat_events,
+                     responses=args.sat_responses, runs=3, seed=args.seed)
+    print(part.report(r), flush=True)
+
+
+def results_part(name: str, url: str, args) -> None:
+    print(f"{name}: {args.residents} residents, {args.responses} responses", flush=True)
+    figures = bench(url, args)
+    ms = {key: tuple(round(v * 1000, 1) for v in figures[key])
+          for key in ("baseline", "warm", "cold")}
+    print(f"  populate {figures['populate_s']:.1f} s")
+    print(f"  baseline /healthz: median {ms['baseline'][0]} ms, p95 {ms['baseline'][1]} ms")
+    print(f"  results page (warm, {args.requests} requests): median {ms['warm'][0]} ms, "
+          f"p95 {ms['warm'][1]} ms (target p95 ≤ 150 ms on SQLite) — "
+          f"{figures['warm_ratio']:.1f}× the baseline p95")
+    print(f"  results page (cold, counts read again, {args.cold} requests): "
+          f"median {ms['cold'][0]} ms")
 
 
 if __name__ == "__main__":

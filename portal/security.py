@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, has_request_context, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -59,7 +59,11 @@ def absolute_url(endpoint: str, **values) -> str:
     served address), never on the request's Host header, so a forged Host cannot send a
     reset link to another site."""
     base = current_app.config.get("BASE_URL") or served_address()
-    return base.rstrip("/") + url_for(endpoint, **values)
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:  # a job (queue worker, scheduler): no request, the path from the URL map
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return base.rstrip("/") + path
 
 
 def init_app(app: Flask) -> None:

@@ -450,3 +450,16 @@ def test_the_page_in_japanese(manager_client, survey):
                               headers={"Accept-Language": "ja"})
     assert "図書館の満足度調査" in page.text
     assert "Invitations so far" not in page.text
+
+
+def test_invitation_links_are_built_in_a_job_without_a_request(app):
+    """The send job runs on a queue worker in production: no request to build on."""
+    from flask import has_request_context
+
+    from portal.surveys.invitations import invitation_url
+
+    with app.app_context():
+        assert not has_request_context()
+        url = invitation_url("abc_DEF-123")
+    base = app.config.get("BASE_URL") or "http://127.0.0.1:5000"
+    assert url == base.rstrip("/") + "/surveys/i/abc_DEF-123"

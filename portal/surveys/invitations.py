@@ -414,11 +414,7 @@ def invitation_token(survey_id: int, resident_id: int, salt: str, key: bytes | N
 def invitation_url(token: str) -> str:
     """The absolute link of an invitation, on ``PORTAL_BASE_URL`` (as password-reset
     links are), to the answer page ``surveys.by_invitation`` (``/surveys/i/<token>``)."""
-    if "surveys.by_invitation" in current_app.view_functions:
-        return absolute_url("surveys.by_invitation", token=token)
-    # until the answer pages are merged: the agreed path
-    base = current_app.config.get("BASE_URL") or "http://localhost"
-    return base.rstrip("/") + "/surveys/i/" + token
+    return absolute_url("surveys.by_invitation", token=token)
 
 
 def _link_prefix() -> tuple[str, str]:

@@ -4,7 +4,7 @@ Every function takes the answers as counts (``{value: how many}``) and the
 minimum n, and returns a :class:`Figure` that carries its n. Below the minimum n
 the figure is *suppressed*: it keeps its n (so a page can say how many answers
 there were) but no value, interval or shares. The formulas are written out in
-``docs/surveys-numbers.md``.
+``docs/surveys.md`` ("Results").
 """
 
 from __future__ import annotations
