@@ -6,7 +6,9 @@ from datetime import UTC
 
 from sqlalchemy import func, select
 
+from portal.auth.models import User
 from portal.extensions import db
+from portal.residents.models import Resident
 from portal.surveys import definition, starter
 from portal.surveys.models import Answer, Invitation, Response, Survey, SurveyStatus
 
@@ -51,6 +53,12 @@ def test_demo_answers_the_starters_consistently(runner):
             Invitation.survey_id == survey.id))
         assert responses, key
         assert completed == len(responses) < invited
+        waiting = db.session.scalar(select(func.count()).select_from(Invitation).join(
+            Resident, Resident.id == Invitation.resident_id).join(
+            User, User.id == Resident.user_id).where(
+            Invitation.survey_id == survey.id, User.email == "resident@demo.example",
+            Invitation.completed_at.is_(None)))
+        assert waiting == 1  # the demo resident has each survey waiting on My page
         for response in responses:
             if survey.anonymous:  # nothing that leads back to a resident
                 assert response.resident_id is None

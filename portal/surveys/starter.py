@@ -99,11 +99,27 @@ def fill_demo(*, seed: int, months: int) -> dict[str, int]:
             plan = _annual_plan(rng, now)
         else:
             plan = _after_use_plan(rng, survey, now, start)
+        demo_resident = _demo_resident_id()
+        plan = [p for p in plan if p[0] != demo_resident]
         counts = _write(rng, survey, questions, plan, now)
+        if demo_resident is not None:  # something waiting on the demo resident's My page
+            db.session.execute(insert(Invitation), [{
+                "survey_id": survey.id, "resident_id": demo_resident,
+                "channel": ResponseChannel.WEB, "created_at": now}])
+            counts["invitations"] += 1
         for name, n in counts.items():
             made[name] += n
     db.session.flush()
     return made
+
+
+def _demo_resident_id() -> int | None:
+    """The register record of the demo's resident login, if the demo made one."""
+    from portal.auth.models import User
+    from portal.demo.generator import DEMO_DOMAIN
+
+    return db.session.scalar(select(Resident.id).join(User, Resident.user_id == User.id)
+                             .where(User.email == f"resident@{DEMO_DOMAIN}"))
 
 
 def _after_use_plan(rng, survey: Survey, now: datetime, start: datetime) -> list[tuple]:
