@@ -39,8 +39,8 @@ The link and its token
     e-mail's body only until it is delivered (``SENSITIVE_PURPOSES``).
 
 Set-based
-    The invitations and their outbox rows are written with batched ``executemany``
-    inserts (``BATCH`` rows a statement); the subject and body are rendered once per
+    The invitations and their outbox rows are written with ``COPY`` on PostgreSQL and
+    batched ``executemany`` inserts on SQLite (``BATCH`` rows a statement); the subject and body are rendered once per
     language with place-holders, filled per row with the name and the link. The
     reminder marks its invitations with one ``UPDATE … WHERE id IN (…)`` per batch.
 """
@@ -530,6 +530,15 @@ def _insert_many(table: Table, rows: list[dict[str, Any]]) -> None:
     statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
                  f"VALUES ({', '.join([mark] * len(columns))})")
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # COPY, in the session's transaction, as the events importer does: about a
+        # third of the time of batched INSERTs for 50 000 invitations and e-mails
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row.values()))
+        return
     for batch in _batches(rows):
         connection.exec_driver_sql(statement, [tuple(row.values()) for row in batch])
 
