@@ -41,7 +41,8 @@ The link and its token
 Set-based
     The invitations and their outbox rows are written with ``COPY`` on PostgreSQL and
     batched ``executemany`` inserts on SQLite (``BATCH`` rows a statement); the
-    subject and body are rendered once per language with place-holders, filled per row with the name and the link. The
+    subject and body are rendered once per language with place-holders, filled per
+    row with the name and the link. The
     reminder marks its invitations with one ``UPDATE … WHERE id IN (…)`` per batch.
 """
 
