@@ -45,9 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade
-from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy import insert, select, text
 
+from bench.scoring_bench import reset
 from portal.app import create_app
 from portal.auth import sessions
 from portal.auth.models import Role, User
@@ -65,19 +65,6 @@ AGE_BANDS = ["0-17", "18-39", "40-64", "65-74", "75+"]
 CHANNELS = ["web", "email", "paper", "phone", "counter", "kiosk"]
 OPTIONS = ["bus", "train", "car", "bicycle", "walk"]
 BATCH = 50_000
-
-
-def reset(app) -> None:
-    with app.app_context():
-        metadata = MetaData()
-        metadata.reflect(bind=db.engine)
-        with db.engine.begin() as conn:
-            for table in metadata.sorted_tables:
-                if db.engine.dialect.name == "postgresql":
-                    conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-        if db.engine.dialect.name != "postgresql":
-            metadata.drop_all(bind=db.engine)
-        upgrade()
 
 
 def _insert(table, rows: list[dict]) -> None:

@@ -459,10 +459,12 @@ def save_draft(survey: Survey, answers: dict[str, Any], section: int, *,
 
 # -- storing a response -------------------------------------------------------------------
 
-def age_band(birth_year: int | None) -> str | None:
+def age_band(birth_year: int | None, year: int | None = None) -> str | None:
+    """The age band (``AGE_BANDS``) of someone born in ``birth_year``, in ``year``
+    (this year by default)."""
     if not birth_year:
         return None
-    age = local_today().year - birth_year
+    age = (year or local_today().year) - birth_year
     for label, low, high in AGE_BANDS:
         if low <= age <= high:
             return label

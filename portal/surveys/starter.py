@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from portal.engagement.dashboards import AGE_BANDS
 from portal.extensions import db
 from portal.residents.models import Resident
 from portal.services.models import UsageEvent
+from portal.surveys.answering import age_band
 from portal.surveys.models import (
     Answer,
     Invitation,
@@ -58,13 +58,6 @@ def seed_starter_surveys() -> int:
             made += 1
     db.session.flush()
     return made
-
-
-def age_band(birth_year: int | None, year: int) -> str | None:
-    if birth_year is None:
-        return None
-    age = year - birth_year
-    return next((label for label, low, high in AGE_BANDS if low <= age <= high), None)
 
 
 def _scale_answer(rng: random.Random, kind: str, mood: float) -> int:
