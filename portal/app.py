@@ -61,7 +61,16 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth import views as auth_views
     from portal.engagement import views as engagement_views
     from portal.imports import views as import_views
+    from portal.inquiries import admin_bp as inquiries_admin_bp
+    from portal.inquiries import admin_views as _inquiry_admin  # noqa: F401  (routes)
+    from portal.inquiries import bp as inquiries_bp
+    from portal.inquiries import settings_views as _inquiry_settings  # noqa: F401
+    from portal.inquiries import views as _inquiry_views  # noqa: F401
     from portal.main import views as main_views
+    from portal.open311 import admin_bp as open311_admin_bp
+    from portal.open311 import admin_views as _open311_admin  # noqa: F401
+    from portal.open311 import bp as open311_bp
+    from portal.open311 import views as _open311_views  # noqa: F401
     from portal.residents import admin_views as residents_admin_views
     from portal.residents import views as residents_views
     from portal.services import admin_views as services_admin_views
@@ -83,6 +92,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_admin_views.admin_bp, url_prefix="/admin/api-tokens")
     app.register_blueprint(survey_views.bp, url_prefix="/surveys")
     app.register_blueprint(survey_views.admin_bp, url_prefix="/admin/surveys")
+    app.register_blueprint(inquiries_bp, url_prefix="/inquiries")
+    app.register_blueprint(inquiries_admin_bp, url_prefix="/admin/inquiries")
+    app.register_blueprint(open311_admin_bp, url_prefix="/admin/open311")
+    app.register_blueprint(open311_bp, url_prefix="/open311/v2")
+    csrf.exempt(open311_bp)  # api_key in the form, no cookies: CSRF does not apply
     app.register_blueprint(api_views.bp, url_prefix="/api/v1")
     csrf.exempt(api_views.bp)  # bearer tokens, no cookies: CSRF does not apply
 

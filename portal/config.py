@@ -164,6 +164,14 @@ def base_settings() -> dict:
         "PAGE_SIZE": 25,
         # survey figures from fewer answers than this are shown as "too few answers"
         "SURVEY_MIN_N": env_int("SURVEY_MIN_N", 5),
+        # inquiries: the resolution-rate target (per cent resolved within their target)
+        "INQUIRY_RESOLUTION_TARGET": env_int("INQUIRY_RESOLUTION_TARGET", 80),
+        # days after resolution in which a resident may reopen their inquiry
+        "INQUIRY_REOPEN_DAYS": env_int("INQUIRY_REOPEN_DAYS", 14),
+        "INQUIRY_PHOTO_MAX_BYTES": env_int("INQUIRY_PHOTO_MAX_BYTES", 5 * 1024 * 1024),
+        "INQUIRY_DESCRIPTION_MAX": env_int("INQUIRY_DESCRIPTION_MAX", 5000),
+        # Open311 GeoReport v2: the jurisdiction_id clients may send (the portal serves one)
+        "OPEN311_JURISDICTION": env("OPEN311_JURISDICTION", "sakuragawa.example.jp"),
         "DEMO_ALLOWED": True,
     }
 

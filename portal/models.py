@@ -11,6 +11,16 @@ from portal.engagement.models import (
     ScoringModel,
 )
 from portal.imports.models import ImportBatch
+from portal.inquiries.models import (
+    ClosureDay,
+    Inquiry,
+    InquiryMessage,
+    InquiryPhoto,
+    Open311Key,
+    ReplyTemplate,
+    ServiceAttribute,
+    SlaPolicy,
+)
 from portal.mail.models import OutboundMessage
 from portal.residents.models import District, Household, Resident
 from portal.services.models import Department, Service, UsageEvent
@@ -20,14 +30,20 @@ __all__ = [
     "Answer",
     "ApiToken",
     "AuditEntry",
+    "ClosureDay",
     "Department",
     "District",
     "EngagementScore",
     "Household",
     "ImportBatch",
+    "Inquiry",
+    "InquiryMessage",
+    "InquiryPhoto",
     "Invitation",
+    "Open311Key",
     "OutboundMessage",
     "Question",
+    "ReplyTemplate",
     "Resident",
     "Response",
     "Role",
@@ -36,6 +52,8 @@ __all__ = [
     "ScoreSnapshot",
     "ScoringModel",
     "Service",
+    "ServiceAttribute",
+    "SlaPolicy",
     "Survey",
     "SurveyDraft",
     "UsageEvent",

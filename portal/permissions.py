@@ -201,6 +201,60 @@ def can_export_survey_responses(user: User, survey=None) -> bool:
     return can_read_survey_free_text(user, survey)
 
 
+# -- inquiries -------------------------------------------------------------------------
+
+def _inquiry_department(inquiry_or_department) -> int | None:
+    if inquiry_or_department is None or isinstance(inquiry_or_department, int):
+        return inquiry_or_department
+    return inquiry_or_department.department_id
+
+
+@permission
+def can_work_inquiries(user: User, inquiry=None) -> bool:
+    """The staff queue and an inquiry's page (read, reply, note, assign, route,
+    merge, record on a resident's behalf): staff for their department's inquiries
+    and the unrouted ones ("I don't know" which service: someone must route them);
+    managers and admins for all. Officials see the KPIs only. ``inquiry``: an
+    inquiry or a department id; None: may they work any at all."""
+    if not can_view_residents(user):
+        return False
+    if user.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    if user.department_id is None:
+        return False
+    department = _inquiry_department(inquiry)
+    return inquiry is None or department is None or department == user.department_id
+
+
+@permission
+def can_view_inquiry_kpis(user: User, department=None) -> bool:
+    """Inquiry KPIs (aggregates): staff for their department, managers, admins and
+    officials for all."""
+    if not can_access_console(user):
+        return False
+    if department is None or user.role != Role.STAFF:
+        return True
+    return _inquiry_department(department) == user.department_id
+
+
+@permission
+def can_manage_inquiry_settings(user: User) -> bool:
+    """Service levels, closure days and reply templates."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_manage_open311(user: User) -> bool:
+    """Open311 api_keys (like the API tokens: admins)."""
+    return _signed_in(user) and user.role == Role.ADMIN
+
+
+@permission
+def can_define_service_attributes(user: User) -> bool:
+    """A service's Open311 attributes: those who manage the catalogue."""
+    return can_manage_services(user)
+
+
 def permission_required(check: Permission) -> Callable:
     """Sign-in first (redirect to login), then ``check(current_user)`` or 403."""
 

@@ -77,6 +77,14 @@ ACTION_LABELS = {
     # surveys: invitations
     "survey.invitations_sent": _l("Survey invitations sent"),
     "survey.reminders_sent": _l("Survey reminders sent"),
+    # inquiries (the queue's actions; helpers add their own below this line)
+    "inquiry.record": _l("Inquiry recorded on a resident's behalf"),
+    "inquiry.reply": _l("Inquiry replied to"),
+    "inquiry.status": _l("Inquiry status changed"),
+    "inquiry.reopen": _l("Inquiry reopened"),
+    "inquiry.assign": _l("Inquiry assigned"),
+    "inquiry.route": _l("Inquiry routed to another service"),
+    "inquiry.merge": _l("Inquiry merged as a duplicate"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
@@ -92,6 +100,10 @@ TARGET_LABELS = {
     "scoring_models": _l("Scoring model"),
     "services": _l("Service"),
     "surveys": _l("Survey"),
+    "inquiries": _l("Inquiry"),
+    "reply_templates": _l("Reply template"),
+    "open311_keys": _l("Open311 key"),
+    "service_attributes": _l("Open311 attribute"),
     "users": _l("Account"),
     "districts": _l("District"),
 }

@@ -99,6 +99,9 @@ class Service(db.Model):
     # {"min_age": int, "max_age": int, "child_under": int, "districts": [str]}; None = everyone
     eligibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # a public-space service (street lights, potholes): Open311 may publish the
+    # address of its requests; for any other service the address is personal data
+    public_space: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,37 @@
+"""Words for the stored codes of inquiries (no raw code on a page)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.inquiries.models import InquiryCategory, InquiryChannel, InquiryStatus
+from portal.inquiries.sla import SlaState
+
+STATUS_LABELS = {
+    InquiryStatus.NEW: _l("New"),
+    InquiryStatus.OPEN: _l("Open"),
+    InquiryStatus.WAITING: _l("Waiting for resident"),
+    InquiryStatus.RESOLVED: _l("Resolved"),
+    InquiryStatus.CLOSED: _l("Closed"),
+}
+
+CATEGORY_LABELS = {
+    InquiryCategory.QUESTION: _l("Question"),
+    InquiryCategory.REQUEST: _l("Request"),
+    InquiryCategory.COMPLAINT: _l("Complaint"),
+    InquiryCategory.PROBLEM: _l("Report a problem"),
+}
+
+CHANNEL_LABELS = {
+    InquiryChannel.WEB: _l("Web"),
+    InquiryChannel.PHONE: _l("Phone"),
+    InquiryChannel.COUNTER: _l("Counter"),
+    InquiryChannel.LETTER: _l("Letter"),
+    InquiryChannel.EMAIL: _l("E-mail"),
+    InquiryChannel.OPEN311: _l("Open311 app"),
+}
+
+SLA_LABELS = {
+    SlaState.ON_TIME: _l("On time"),
+    SlaState.DUE_TODAY: _l("Due today"),
+    SlaState.OVERDUE: _l("Overdue"),
+    SlaState.NONE: _l("Nothing due"),
+}
