@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.inquiries import admin_bp as inquiries_admin_bp
     from portal.inquiries import admin_views as _inquiry_admin  # noqa: F401  (routes)
     from portal.inquiries import bp as inquiries_bp
+    from portal.inquiries import loop as _inquiry_loop  # noqa: F401  (hooks, template globals)
     from portal.inquiries import settings_views as _inquiry_settings  # noqa: F401
     from portal.inquiries import views as _inquiry_views  # noqa: F401
     from portal.main import views as main_views

@@ -1,0 +1,1 @@
+"""(closed loop: being written)"""
