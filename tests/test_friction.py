@@ -307,7 +307,7 @@ def test_the_360_page_names_the_numbers(manager_client, catalogue):
            "−75." in html
     ja = manager_client.get(f"/admin/residents/{who.id}",
                             headers={"Accept-Language": "ja"}).get_data(as_text=True)
-    assert "未対応の問い合わせ 2 件" in ja and "−75" in ja
+    assert "未対応の問い合わせ 2 件（うち期限超過 1 件）：−75。" in ja
 
 
 def test_the_calibration_rescores_with_the_friction_of_s(catalogue):
