@@ -14,8 +14,9 @@ PostgreSQL, executemany on SQLite), never the ORM one by one. Then, in the same 
   client, signed in as a staff member of the service's department and as a
   manager (target p95 ≤ 200 ms);
 - **open311** (b): ``GET /open311/v2/requests.json?start_date=…&end_date=…`` over a
-  date range that holds at least 1000 requests (the spec's most), p95 over
-  --requests requests (target ≤ 300 ms);
+  date range ending now for which it returns 1000 requests (the spec's most: the
+  range of the newest 1000 Open311 inquiries, widened up to 90 days if the
+  endpoint lists fewer), p95 over --requests requests (target ≤ 300 ms);
 - **recompute** (c): the daily recompute with the friction measure against the
   same recompute without it (``recompute(…, friction=False)``, a switch that
   exists for this bench only), interleaved rounds, each the next day's run;
@@ -63,8 +64,8 @@ from portal.timeutil import local_today
 
 CHANNELS = ["web"] * 5 + ["phone"] * 2 + ["counter", "email", "letter"]
 CATEGORIES = ["question"] * 4 + ["request"] * 3 + ["complaint", "problem"]
-# status shares: most inquiries of two years are done; the pending ones are recent
-STATUSES = ["resolved"] * 6 + ["closed"] * 2 + ["new", "open", "waiting"]
+PENDING = ["new", "open", "open", "waiting"]
+DONE = ["resolved"] * 3 + ["closed"]
 SUBJECTS = ["貸出期間について", "予約の変更", "証明書の受け取り", "街灯が消えている",
             "道路の穴", "ごみの収集日", "施設の利用時間", "申請書の書き方"]
 SEARCH = "街灯"
@@ -87,6 +88,7 @@ def add_inquiries(inquiries: int, seed: int) -> dict:
     db.session.add_all([staff, manager])
     db.session.commit()
     calendar = sla.load_calendar()
+    public = [pair for pair in pairs if services[pair[1]].public_space]
     now = datetime.now(UTC).replace(microsecond=0)
     first_id = (db.session.scalar(select(func.max(Inquiry.id))) or 0) + 1
     columns = ("id", "resident_id", "service_id", "department_id", "category", "channel",
@@ -108,16 +110,19 @@ def add_inquiries(inquiries: int, seed: int) -> dict:
 
     for n in range(inquiries):
         iid = first_id + n
-        resident_id, service_id = pairs[rng.randrange(len(pairs))]
+        # street-level reports are frequent: one inquiry in ten about a public-space service
+        chosen = public if public and rng.random() < 0.1 else pairs
+        resident_id, service_id = chosen[rng.randrange(len(chosen))]
         service = services[service_id]
         category = rng.choice(CATEGORIES)
         received = now - timedelta(seconds=rng.randint(0, 730 * 86400))
         first_days, resolution_days = sla.DEFAULT_TARGETS[category]
         first_due = sla.due_after(received, first_days, calendar)
         resolution_due = sla.due_after(received, resolution_days, calendar)
-        # recent inquiries are still pending more often
-        status = rng.choice(STATUSES) if received < now - timedelta(days=60) or \
-            rng.random() < 0.5 else rng.choice(["new", "open", "waiting"])
+        # a backlog as a working office has it: of the last 60 days' inquiries a half is
+        # still pending, of older ones 3 in 100
+        pending = rng.random() < (0.5 if received >= now - timedelta(days=60) else 0.03)
+        status = rng.choice(PENDING) if pending else rng.choice(DONE)
         answered = None if status == "new" else received + timedelta(
             hours=rng.uniform(1, 24 * (first_days + 2)))
         resolved = closed = None
@@ -127,7 +132,7 @@ def add_inquiries(inquiries: int, seed: int) -> dict:
                 closed = resolved + timedelta(days=rng.uniform(0, 14))
         due = None if status in ("resolved", "closed") else (
             first_due if answered is None else resolution_due)
-        channel = "open311" if service.public_space and rng.random() < 0.5 \
+        channel = "open311" if service.public_space and rng.random() < 0.9 \
             else rng.choice(CHANNELS)
         point = (35.68 + rng.uniform(-0.05, 0.05), 139.76 + rng.uniform(-0.05, 0.05)) \
             if channel == "open311" else (None, None)
@@ -246,23 +251,29 @@ def queue_part(app, requests: int) -> dict:
 
 
 def open311_part(app, requests: int) -> dict:
-    """A date range ending now that holds at least 1000 Open311-visible requests."""
+    """A date range ending now for which the endpoint returns 1000 requests (the spec's
+    most): it starts at the newest 1000 inquiries received through Open311 and is
+    widened (doubled, at most to the spec's 90 days) until the answer has 1000."""
     with app.app_context():
         i = Inquiry.__table__
-        newest = db.session.scalars(select(i.c.created_at).where(i.c.service_id.in_(
-            select(Service.id).where(Service.service_code.is_not(None))))
-            .order_by(i.c.created_at.desc()).limit(1000)).all()
-    if len(newest) < 1000:
-        raise SystemExit(f"FAILED: only {len(newest)} inquiries about services with a "
-                         "service_code: the Open311 part needs 1000")
-    start = (newest[-1] - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    end = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path = f"/open311/v2/requests.json?start_date={start}&end_date={end}"
+        newest = db.session.scalars(select(i.c.created_at).where(i.c.channel == "open311")
+                                    .order_by(i.c.created_at.desc()).limit(1000)).all()
+    if not newest:
+        raise SystemExit("FAILED: no Open311 inquiries to list")
+    end_at = datetime.now(UTC) + timedelta(minutes=5)
+    span = end_at - newest[-1] + timedelta(seconds=1)
     client = app.test_client()
-    first = client.get(path)
-    if first.status_code != 200:
-        raise SystemExit(f"FAILED: GET {path} answered {first.status_code}, not 200")
-    returned = len(first.get_json())
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    while True:
+        path = (f"/open311/v2/requests.json?start_date={(end_at - span).strftime(fmt)}"
+                f"&end_date={end_at.strftime(fmt)}")
+        first = client.get(path)
+        if first.status_code != 200:
+            raise SystemExit(f"FAILED: GET {path} answered {first.status_code}, not 200")
+        returned = len(first.get_json())
+        if returned >= 1000 or span >= timedelta(days=90):
+            break
+        span = min(span * 2, timedelta(days=90))
     if returned != 1000:
         raise SystemExit(f"FAILED: GET {path} returned {returned} requests, not 1000")
     page_times(client, path, 3)
@@ -302,7 +313,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--inquiries", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"],
                         default="sqlite")
