@@ -304,3 +304,12 @@ def test_the_pages_in_japanese(resident_client, me, users):
     assert "回答です" in html and "Conversation" not in html
     html = resident_client.get("/inquiries/new", headers=JA).get_data(as_text=True)
     assert "Send an inquiry" not in html and "Continue" not in html
+
+
+def test_an_open_inquiry_is_in_progress_not_a_survey_open_for_answers(resident_client, me,
+                                                                      users):
+    item = make_inquiry(resident=me)
+    operations.change_status(item, users["staff"], InquiryStatus.OPEN)
+    db.session.commit()
+    html = resident_client.get("/inquiries/", headers=JA).get_data(as_text=True)
+    assert "対応中" in html and "公開中" not in html
