@@ -163,3 +163,15 @@ def test_a_tampered_kept_photo_is_checked_again(resident_client, me):
     assert response.status_code == 400
     assert "The file is not a JPEG or PNG image" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Inquiry.id))) == 0
+
+
+def test_a_kept_photo_can_be_removed(resident_client, me):
+    html = post(resident_client, image_bytes("PNG"), send=None,
+                check="Continue").get_data(as_text=True)
+    kept = html.split('name="kept_photo" type="hidden" value="')[1].split('"')[0]
+    data = {"service": "library-loans", "category": "problem", "subject": "Broken shelf",
+            "description": "A shelf fell over.", "send": "Send inquiry", "kept_photo": kept,
+            "remove_photo": "y"}
+    assert resident_client.post("/inquiries/new", data=data).status_code == 302
+    assert db.session.scalar(select(func.count(Inquiry.id))) == 1
+    assert db.session.scalar(select(func.count(InquiryPhoto.id))) == 0

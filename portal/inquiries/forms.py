@@ -9,7 +9,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.extensions import db
@@ -83,6 +91,7 @@ class InquiryForm(Form):
                       render_kw={"accept": "image/jpeg,image/png"})
     # a photo already checked on the "Continue" step, carried so it is not lost
     kept_photo = HiddenField()
+    remove_photo = BooleanField(_l("Remove the attached photo"))
     check = SubmitField(_l("Continue"))
     send = SubmitField(_l("Send inquiry"))
 

@@ -146,7 +146,7 @@ def _kept_photo(form: InquiryForm) -> tuple[bytes, str, int, int] | None:
     upload = form.photo.data
     if upload is not None and getattr(upload, "filename", ""):
         return photos.accept(upload.stream)
-    if form.kept_photo.data:
+    if form.kept_photo.data and not form.remove_photo.data:
         try:
             data = base64.b64decode(form.kept_photo.data, validate=True)
         except (binascii.Error, ValueError):
@@ -182,6 +182,7 @@ def new():
         else:
             form.kept_photo.data = (base64.b64encode(photo[0]).decode("ascii")
                                     if photo is not None else "")
+            form.remove_photo.data = False
         if not valid:
             status = 400
         if valid or sending:
