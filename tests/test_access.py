@@ -173,6 +173,15 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/surveys/999999/thanks", dict.fromkeys(ROLES, 404)),
     ("GET", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
     ("POST", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
+    # inquiries: the resident's side (someone else's inquiry: 404, in test_inquiry_resident)
+    ("GET", "/inquiries/", RESIDENT_ONLY),
+    ("GET", "/inquiries/new", RESIDENT_ONLY),
+    ("GET", "/inquiries/new?service=library-loans", RESIDENT_ONLY),
+    ("POST", "/inquiries/new", only(RESIDENT_ONLY, 400)),  # empty form: shown with errors
+    ("GET", "/inquiries/999999", only(RESIDENT_ONLY, 404)),
+    ("POST", "/inquiries/999999/reply", only(RESIDENT_ONLY, 404)),
+    ("POST", "/inquiries/999999/reopen", only(RESIDENT_ONLY, 404)),
+    ("GET", "/inquiries/999999/photos/999999", only(RESIDENT_ONLY, 404)),
     ("GET", "/admin/surveys/999999/preview", only(BUILDERS, 404)),
     ("POST", "/admin/surveys/999999/preview", only(BUILDERS, 404)),
     ("GET", "/admin/surveys/999999/responses/new", only(RECORDS, 404)),

@@ -1,16 +1,18 @@
 """Words for the stored codes of inquiries (no raw code on a page)."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from portal.inquiries.models import InquiryCategory, InquiryChannel, InquiryStatus
 from portal.inquiries.sla import SlaState
 
 STATUS_LABELS = {
     InquiryStatus.NEW: _l("New"),
-    InquiryStatus.OPEN: _l("Open"),
+    # "Open" and "Closed" of surveys mean something else (accepting answers, ended)
+    InquiryStatus.OPEN: lazy_pgettext("inquiry status", "Open"),
     InquiryStatus.WAITING: _l("Waiting for resident"),
     InquiryStatus.RESOLVED: _l("Resolved"),
-    InquiryStatus.CLOSED: _l("Closed"),
+    InquiryStatus.CLOSED: lazy_pgettext("inquiry status", "Closed"),
 }
 
 CATEGORY_LABELS = {
