@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import render_template_string
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -117,8 +118,10 @@ def test_no_service_or_no_resident(ctx, users):
     assert followups() == []
 
 
-def partial(item) -> str:
-    return render_template_string('{% include "inquiries/_followup.html" %}', inquiry=item)
+def partial(item, locale="en") -> str:
+    with force_locale(locale):
+        return render_template_string('{% include "inquiries/_followup.html" %}',
+                                      inquiry=item)
 
 
 def test_the_answer_shows_on_the_inquiry_and_counts_for_the_service(app, catalogue, users):
@@ -154,4 +157,5 @@ def test_staff_see_why_none_was_sent_residents_see_nothing(app, catalogue, users
         assert "Follow-up survey" not in partial(item)
     with app.test_request_context("/admin/inquiries/kpis"):
         assert "Not sent: no outreach consent." in partial(item)
+        assert "送信していません：連絡への同意がありません" in partial(item, "ja")
     assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0
