@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from portal.forms import Form
+from portal.forms import Form, options
 from portal.inquiries.labels import CATEGORY_LABELS
 from portal.inquiries.models import InquiryCategory
 
@@ -78,7 +78,7 @@ class OverrideForm(Form):
     service_id = SelectField(_l("Service"), coerce=int,
                              validators=[DataRequired(_l("Choose a service."))])
     category = SelectField(_l("Category"), validators=[DataRequired(_l("Choose a category."))],
-                           choices=[(c.value, CATEGORY_LABELS[c]) for c in InquiryCategory])
+                           choices=options((c.value, CATEGORY_LABELS[c]) for c in InquiryCategory))
     first_response_days = days_field(_l("First response (business days)"))
     resolution_days = days_field(_l("Resolution (business days)"))
 

@@ -18,6 +18,7 @@ from werkzeug.routing import BuildError
 from portal.audit.recording import record
 from portal.charts import LineChart, Series, render_svg, table_rows
 from portal.extensions import db, page_locale
+from portal.forms import options
 from portal.i18n import _number
 from portal.i18n_fields import localized
 from portal.inquiries import admin_bp, kpis, replies, sla
@@ -67,8 +68,8 @@ def _services() -> list[Service]:
 
 def _override_form(formdata=None) -> OverrideForm:
     form = OverrideForm(formdata)
-    form.service_id.choices = [(0, _("Choose a service"))] + [
-        (s.id, localized(s, "name")) for s in _services()]
+    form.service_id.choices = options([(0, _("Choose a service"))] + [
+        (s.id, localized(s, "name")) for s in _services()])
     return form
 
 
@@ -253,9 +254,9 @@ def preview(text: str, locale: str) -> str:
 
 def _template_form(template: ReplyTemplate | None = None, formdata=None) -> TemplateForm:
     form = TemplateForm(formdata, obj=template if formdata is None else None)
-    form.department_id.choices = [(0, _("All departments"))] + [
+    form.department_id.choices = options([(0, _("All departments"))] + [
         (d.id, localized(d, "name"))
-        for d in db.session.scalars(select(Department).order_by(Department.code))]
+        for d in db.session.scalars(select(Department).order_by(Department.code))])
     if formdata is None and template is not None:
         form.department_id.data = template.department_id or 0
     return form
