@@ -195,6 +195,22 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/surveys/{survey_id}/results/questions/{text_question_id}/text", RECORDS),
     # identified survey: resident columns, so managers and admins only
     ("GET", "/admin/surveys/{survey_id}/responses/export", MANAGERS),
+    # inquiries: service levels, closure days, reply templates (managers and admins);
+    # an empty POST shows the form again with its errors
+    ("GET", "/admin/inquiries/settings", MANAGERS),
+    ("POST", "/admin/inquiries/settings/targets", MANAGERS),
+    ("POST", "/admin/inquiries/settings/overrides", MANAGERS),
+    ("POST", "/admin/inquiries/settings/overrides/0/delete", only(MANAGERS, 404)),
+    ("POST", "/admin/inquiries/settings/closures", MANAGERS),
+    ("POST", "/admin/inquiries/settings/closures/0/delete", only(MANAGERS, 404)),
+    ("GET", "/admin/inquiries/templates", MANAGERS),
+    ("GET", "/admin/inquiries/templates/new", MANAGERS),
+    ("POST", "/admin/inquiries/templates/new", MANAGERS),
+    ("GET", "/admin/inquiries/templates/0", only(MANAGERS, 404)),
+    ("POST", "/admin/inquiries/templates/0", only(MANAGERS, 404)),
+    ("POST", "/admin/inquiries/templates/0/delete", only(MANAGERS, 404)),
+    # inquiry KPIs: staff their own department's (another's: 403), the rest all
+    ("GET", "/admin/inquiries/kpis", CONSOLE),
 ]
 
 

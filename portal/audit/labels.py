@@ -85,6 +85,15 @@ ACTION_LABELS = {
     "inquiry.assign": _l("Inquiry assigned"),
     "inquiry.route": _l("Inquiry routed to another service"),
     "inquiry.merge": _l("Inquiry merged as a duplicate"),
+    # inquiries: service levels, closure days and reply templates (helper "sla")
+    "inquiry.sla_targets": _l("Inquiry service levels changed"),
+    "inquiry.sla_override": _l("Service-level override set for a service"),
+    "inquiry.sla_override_removed": _l("Service-level override removed"),
+    "inquiry.closure_added": _l("Closure day added"),
+    "inquiry.closure_removed": _l("Closure day removed"),
+    "inquiry.template_created": _l("Reply template created"),
+    "inquiry.template_changed": _l("Reply template changed"),
+    "inquiry.template_deleted": _l("Reply template deleted"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
@@ -102,6 +111,8 @@ TARGET_LABELS = {
     "surveys": _l("Survey"),
     "inquiries": _l("Inquiry"),
     "reply_templates": _l("Reply template"),
+    "sla_policies": _l("Service level"),
+    "closure_days": _l("Closure day"),
     "open311_keys": _l("Open311 key"),
     "service_attributes": _l("Open311 attribute"),
     "users": _l("Account"),
