@@ -85,6 +85,12 @@ ACTION_LABELS = {
     "inquiry.assign": _l("Inquiry assigned"),
     "inquiry.route": _l("Inquiry routed to another service"),
     "inquiry.merge": _l("Inquiry merged as a duplicate"),
+    # Open311
+    "open311_key.create": _l("Open311 key created"),
+    "open311_key.revoke": _l("Open311 key revoked"),
+    "service_attribute.create": _l("Open311 attribute added"),
+    "service_attribute.update": _l("Open311 attribute changed"),
+    "service_attribute.delete": _l("Open311 attribute removed"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
