@@ -388,7 +388,8 @@ def test_a_revoked_key_is_refused(client, open311):
 
 
 def test_a_json_body_is_refused(client, open311):
-    response = client.post(f"{BASE}/requests.json", json=valid_post(open311))
+    response = client.post(f"{BASE}/requests.json", json=valid_post(open311),
+                           headers={"Accept-Language": "en"})
     assert "form-encoded" in error_of(response, 400)[0]
     assert count_inquiries() == 0
 
@@ -406,7 +407,7 @@ def test_an_unexpected_failure_is_a_general_400_and_stores_nothing(client, open3
         raise RuntimeError("the mail server is down")
 
     monkeypatch.setattr(keys, "note_use", broken)
-    response = post(client, open311)
+    response = post(client, open311, locale="en")
     assert "General service error" in error_of(response, 400)[0]
     assert count_inquiries() == 0
 
@@ -416,7 +417,7 @@ def test_posts_are_rate_limited_per_key(client, open311, app):
     try:
         assert post(client, open311).status_code == 201
         assert post(client, open311).status_code == 201
-        response = post(client, open311, fmt="xml")
+        response = post(client, open311, fmt="xml", locale="en")
         assert "Too many requests" in error_of(response, 429)[0]
         assert count_inquiries() == 2
         # another key has its own allowance

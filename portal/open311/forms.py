@@ -67,7 +67,7 @@ class AttributeForm(Form):
             "Use letters, digits, dots, hyphens and underscores."))],
         description=_l("Apps send the value as attribute[code], e.g. LIGHT_TYPE."))
     datatype = SelectField(_l("Kind of answer"), validators=[DataRequired()],
-                           choices=[(k.value, v) for k, v in DATATYPE_LABELS.items()])
+                           choices=options((k.value, v) for k, v in DATATYPE_LABELS.items()))
     variable = BooleanField(_l("Asks for a value"), default=True, description=_l(
         "Untick for a text that only informs the reporter."))
     required = BooleanField(_l("Required"))
