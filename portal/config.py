@@ -172,6 +172,8 @@ def base_settings() -> dict:
         "INQUIRY_DESCRIPTION_MAX": env_int("INQUIRY_DESCRIPTION_MAX", 5000),
         # Open311 GeoReport v2: the jurisdiction_id clients may send (the portal serves one)
         "OPEN311_JURISDICTION": env("OPEN311_JURISDICTION", "sakuragawa.example.jp"),
+        # POST requests per api_key (failed authentications: API_AUTH_FAILURE_LIMIT)
+        "OPEN311_RATE_LIMIT": env("OPEN311_RATE_LIMIT", "60 per minute"),
         "DEMO_ALLOWED": True,
     }
 

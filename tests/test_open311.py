@@ -413,6 +413,7 @@ def test_an_unexpected_failure_is_a_general_400_and_stores_nothing(client, open3
 
 
 def test_posts_are_rate_limited_per_key(client, open311, app):
+    original = app.config["OPEN311_RATE_LIMIT"]
     app.config["OPEN311_RATE_LIMIT"] = "2 per minute"
     try:
         assert post(client, open311).status_code == 201
@@ -426,7 +427,7 @@ def test_posts_are_rate_limited_per_key(client, open311, app):
         db.session.commit()
         assert post(client, open311, api_key=other).status_code == 201
     finally:
-        app.config.pop("OPEN311_RATE_LIMIT")
+        app.config["OPEN311_RATE_LIMIT"] = original
 
 
 # -- GET requests --------------------------------------------------------------------------

@@ -2,18 +2,20 @@
 
 JSON is the programmatic mapping of the XML (the spec's "Spark convention"): a
 list in JSON is a plural element in XML holding one singular element per item
-(``attributes`` → ``<attributes><attribute>…``). XML is built with
-``xml.etree`` — every text escaped by the library, characters XML 1.0 cannot
-carry dropped — and starts with the declaration the spec asks for. Both are UTF-8.
+(``attributes`` → ``<attributes><attribute>…``). XML is written by a small
+writer — element names are the spec's field names, every text escaped
+(``xml.sax.saxutils.escape``), characters XML 1.0 cannot carry dropped — and
+starts with the declaration the spec asks for; it is about twice as fast as
+building an ``xml.etree`` tree for 1000 requests. Both formats are UTF-8.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET  # writing only; reading uses defusedxml
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape  # writing only; nothing here reads XML
 
 from flask import Response
 
@@ -55,23 +57,29 @@ def _text(value: Any) -> str:
     return _NOT_XML.sub("", str(value))
 
 
-def _fill(element: ET.Element, value: Any, name: str) -> None:
+def _write(parts: list[str], name: str, value: Any) -> None:
     if isinstance(value, dict):
+        parts.append(f"<{name}>")
         for key, item in value.items():
-            _fill(ET.SubElement(element, key), item, key)
+            _write(parts, key, item)
+        parts.append(f"</{name}>")
     elif isinstance(value, list):
         child = SINGULAR[name]
+        parts.append(f"<{name}>")
         for item in value:
-            _fill(ET.SubElement(element, child), item, child)
+            _write(parts, child, item)
+        parts.append(f"</{name}>")
     else:
-        element.text = _text(value) or None
+        text = _text(value)
+        parts.append(f"<{name}>{escape(text)}</{name}>" if text else f"<{name}/>")
 
 
 def to_xml(root: str, value: Any) -> str:
-    """``value`` (a list or a dict) as the XML document ``<root>…</root>``."""
-    element = ET.Element(root)
-    _fill(element, value, root)
-    return XML_DECLARATION + ET.tostring(element, encoding="unicode")
+    """``value`` (a list or a dict) as the XML document ``<root>…</root>``. Element
+    names are this module's own (the spec's field names); every text is escaped."""
+    parts = [XML_DECLARATION]
+    _write(parts, root, value)
+    return "".join(parts)
 
 
 def to_json(value: Any) -> str:

@@ -180,7 +180,7 @@ def too_large(error):
 # -- rate limits (per api_key, like the JSON API's per token) ----------------------------
 
 def post_rate_limit() -> str:
-    return current_app.config.get("OPEN311_RATE_LIMIT", "60 per minute")
+    return current_app.config["OPEN311_RATE_LIMIT"]
 
 
 def auth_failure_limit() -> str:
@@ -489,32 +489,46 @@ def _status_notes() -> dict[str, str]:
 
 
 def _serialise_rows(rows) -> list[dict[str, Any]]:
+    """The requests as the spec's fields; everything looked up once per request (a
+    name per pair of translations, a formatted date per day), never per row."""
     zone = local_zone()
     notes = _status_notes()
-    notices: dict[tuple[str, Any], str | None] = {}
+    names: dict[tuple[str | None, str | None], str] = {}
+    days: dict[str, str] = {}
+    notices: dict[tuple[str | None, str], str] = {}
+
+    def name(ja: str | None, en: str | None) -> str:
+        key = (ja, en)
+        if key not in names:
+            names[key] = _name(ja, en)
+        return names[key]
+
     items = []
     for row in rows:
         (inquiry_id, status, merged_into, description, address, address_id, lat, long_,
          media_url, created, updated, resolved, closed, due, code, service_ja, service_en,
          public_space, agency_ja, agency_en) = row
         pending = status in OPEN
-        agency = _name(agency_ja, agency_en) or None
+        agency = name(agency_ja, agency_en) or None
         if merged_into is not None:
             note = _("Closed as a duplicate of request %(id)s.", id=merged_into)
         else:
             note = notes.get(status)
-        if pending and due is not None:
-            day = (agency, _w3(due, zone)[:10])
-            if day not in notices:
-                notices[day] = _service_notice(agency or "", due, True)
-            notice = notices[day]
-        else:
-            notice = None
+        expected = _w3(due, zone)
+        notice = None
+        if pending and expected is not None:
+            day = expected[:10]
+            if day not in days:
+                days[day] = format_date(due, "medium")
+            if (agency, day) not in notices:
+                notices[agency, day] = _("%(agency)s aims to deal with this request by "
+                                         "%(date)s.", agency=agency or "", date=days[day])
+            notice = notices[agency, day]
         item: dict[str, Any] = {
             "service_request_id": str(inquiry_id),
             "status": "open" if pending else "closed",
             "status_notes": note,
-            "service_name": _name(service_ja, service_en),
+            "service_name": name(service_ja, service_en),
             "service_code": code,
         }
         if public_space:
@@ -526,7 +540,7 @@ def _serialise_rows(rows) -> list[dict[str, Any]]:
             # closed: the date it was closed (the spec)
             "updated_datetime": _w3(updated if pending else (closed or resolved or updated),
                                     zone),
-            "expected_datetime": _w3(due, zone),
+            "expected_datetime": expected,
         })
         if public_space:
             item.update({"address": address, "address_id": address_id, "lat": lat,
@@ -601,8 +615,9 @@ def get_requests(fmt: str):
                                           "closed.", status=status[:20]))
         if wanted and len(wanted) < len(OPEN) + len(CLOSED):
             stmt = stmt.where(Inquiry.status.in_(sorted(wanted)))
-    rows = db.session.execute(stmt.order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
-                              .limit(RESULT_LIMIT)).all()
+    # Core, not the ORM: plain rows of columns, no identity map to fill
+    rows = db.session.connection().execute(
+        stmt.order_by(Inquiry.created_at.desc(), Inquiry.id.desc()).limit(RESULT_LIMIT)).all()
     return respond(fmt, "service_requests", _serialise_rows(rows))
 
 
