@@ -69,10 +69,11 @@ def build(url: str, inquiries: int, instance: str):
         statuses = ["new", "open", "waiting", "resolved", "closed"]
         started = time.perf_counter()
         for n in range(inquiries):
-            service_id, department_id, slug = rng.choice(services)
+            service_id, department_id, _ = rng.choice(services)
             open311 = rng.random() < 0.1
             if open311 and rng.random() < 0.34:
-                service_id, department_id, slug = next(s for s in services if s[2] in public)
+                service_id, department_id, _ = rng.choice(
+                    [s for s in services if s[2] in public])
             created = now - timedelta(seconds=rng.randrange(730 * 86400))
             status = rng.choice(statuses)
             rows.append({
