@@ -603,3 +603,15 @@ def test_xml_drops_characters_xml_cannot_carry(client, open311):
     db.session.commit()
     root = get_xml(client, f"{BASE}/requests/{posted.id}.xml")
     assert root.findtext("request/description") == "bell here"
+
+
+def test_an_oversized_body_is_413_in_the_open311_format(client, open311, app):
+    original = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    try:
+        response = client.post(f"{BASE}/requests.xml", data=valid_post(
+            open311, description="x" * 3000, locale="en"), headers={"Accept-Language": "en"})
+        assert "too large" in error_of(response, 413)[0]
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = original
+    assert count_inquiries() == 0
