@@ -174,6 +174,8 @@ def base_settings() -> dict:
         "INQUIRY_RATE_LIMIT": env("INQUIRY_RATE_LIMIT", "10 per hour;30 per day"),
         # Open311 GeoReport v2: the jurisdiction_id clients may send (the portal serves one)
         "OPEN311_JURISDICTION": env("OPEN311_JURISDICTION", "sakuragawa.example.jp"),
+        # POST requests per api_key (failed authentications: API_AUTH_FAILURE_LIMIT)
+        "OPEN311_RATE_LIMIT": env("OPEN311_RATE_LIMIT", "60 per minute"),
         "DEMO_ALLOWED": True,
     }
 

@@ -131,6 +131,31 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/999999/revoke", only(ADMIN_ONLY, 404)),
+    # Open311: api_keys (administrators), a service's attributes (the catalogue's managers)
+    ("GET", "/admin/open311/", ADMIN_ONLY),
+    ("GET", "/admin/open311/keys/new", ADMIN_ONLY),
+    ("POST", "/admin/open311/keys/new", ADMIN_ONLY),  # empty form: shown again with errors
+    ("POST", "/admin/open311/keys/999999/revoke", only(ADMIN_ONLY, 404)),
+    ("GET", "/admin/open311/services/library-loans/attributes", MANAGERS),
+    ("GET", "/admin/open311/services/no-such-service/attributes", only(MANAGERS, 404)),
+    ("GET", "/admin/open311/services/library-loans/attributes/new", MANAGERS),
+    ("POST", "/admin/open311/services/library-loans/attributes/new", MANAGERS),  # errors
+    ("GET", "/admin/open311/services/library-loans/attributes/999999", only(MANAGERS, 404)),
+    ("POST", "/admin/open311/services/library-loans/attributes/999999", only(MANAGERS, 404)),
+    ("POST", "/admin/open311/services/library-loans/attributes/999999/delete",
+     only(MANAGERS, 404)),
+    # Open311 GeoReport v2: public, no cookies (a session does not count); POST needs a
+    # form-encoded body with an api_key (an empty one: 400)
+    ("GET", "/open311/v2/", dict.fromkeys(ROLES, 302)),
+    ("GET", "/open311/v2/discovery.xml", PUBLIC),
+    ("GET", "/open311/v2/services.json", PUBLIC),
+    ("GET", "/open311/v2/services/{service_code}.xml", PUBLIC),
+    ("GET", "/open311/v2/requests.json", PUBLIC),
+    ("POST", "/open311/v2/requests.xml", dict.fromkeys(ROLES, 400)),
+    ("GET", "/open311/v2/requests/999999.json", dict.fromkeys(ROLES, 404)),
+    ("GET", "/open311/v2/tokens/{missing}.xml", dict.fromkeys(ROLES, 404)),
+    ("GET", "/open311/v2/{missing}", dict.fromkeys(ROLES, 404)),
+    ("POST", "/open311/v2/{missing}", dict.fromkeys(ROLES, 404)),
     ("GET", "/admin/surveys/", CONSOLE),  # officials: read-only list
     ("GET", "/admin/surveys/new", BUILDERS),
     ("POST", "/admin/surveys/new", BUILDERS),  # empty form: shown again with errors
@@ -249,7 +274,8 @@ def expand(path: str, users, record, surveys=None) -> str:
                        resident_user_id=users["resident"].id, district_id=district_id,
                        survey_id=own.id if own else 0, other_survey_id=other.id if other else 0,
                        question_id=own.questions[0].id if own else 0,
-                       text_question_id=own.questions[1].id if own else 0)
+                       text_question_id=own.questions[1].id if own else 0,
+                       service_code="LIB-001", missing="no-such-thing")
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,
@@ -283,7 +309,8 @@ def pattern(path: str) -> str:
     import re
 
     path = re.sub(r"<[^>]+>|\{[^}]+\}", "*", path)
-    path = re.sub(r"/\d+(?=/|$)", "/*", path)
+    path = re.sub(r"/\d+(?=/|\.|$)", "/*", path)
+    path = re.sub(r"\.(xml|json)$", ".*", path)  # Open311: the format is a variable part
     for fixed in ("library-loans", "cancer-screening", "library"):
         path = path.replace(f"/{fixed}/", "/*/").removesuffix(f"/{fixed}") + (
             "/*" if path.endswith(f"/{fixed}") else "")

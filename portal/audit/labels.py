@@ -94,6 +94,12 @@ ACTION_LABELS = {
     "inquiry.template_created": _l("Reply template created"),
     "inquiry.template_changed": _l("Reply template changed"),
     "inquiry.template_deleted": _l("Reply template deleted"),
+    # Open311
+    "open311_key.create": _l("Open311 key created"),
+    "open311_key.revoke": _l("Open311 key revoked"),
+    "service_attribute.create": _l("Open311 attribute added"),
+    "service_attribute.update": _l("Open311 attribute changed"),
+    "service_attribute.delete": _l("Open311 attribute removed"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
