@@ -184,7 +184,7 @@ class RecordForm(Form):
                                   message=_l("Enter an e-mail address such as "
                                              "name@example.jp."))],
                               description=_l("Replies are e-mailed here when given."))
-    locale = LocaleField(_l("Language for replies"))
+    locale = LocaleField(_l("Language for replies"), validate_choice=False)
     submit = SubmitField(_l("Record the inquiry"))
 
     def __init__(self, *args, services=(), unrouted_label=None, **kwargs):

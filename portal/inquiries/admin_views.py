@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -40,6 +40,7 @@ from portal.inquiries.models import (
     InquiryStatus,
     ReplyTemplate,
 )
+from portal.i18n import language_names
 from portal.inquiries.operations import InquiryError
 from portal.inquiries.sla import sla_state
 from portal.permissions import can_work_inquiries, permission_required
@@ -327,10 +328,6 @@ def _render_detail(inquiry: Inquiry, code: int = 200, **forms):
 
 
 def localized_language(locale: str) -> str:
-    from flask import current_app
-
-    from portal.i18n import language_names
-
     return str(language_names(current_app.config).get(locale, locale))
 
 
@@ -570,6 +567,9 @@ def record_inquiry():
         if form.channel.data not in InquiryChannel.staff_recorded():
             form.channel.errors.append(_("Choose how the inquiry came in: by phone, at the "
                                          "counter, by letter or by e-mail."))
+        elif not resident and form.locale.data and \
+                form.locale.data not in current_app.config["LOCALES"]:
+            form.locale.errors.append(_("Choose one of the portal's languages."))
         elif form.service.data and service is None:
             form.service.errors.append(_("Choose one of your department's services, or "
                                          "“I don't know” to leave it for routing."))
