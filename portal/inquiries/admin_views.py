@@ -19,6 +19,7 @@ from portal.audit.recording import record, record_many
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.forms import EmptyForm, filter_values
+from portal.i18n import language_names
 from portal.inquiries import admin_bp, operations, queue, replies
 from portal.inquiries.admin_forms import (
     AssignForm,
@@ -40,7 +41,6 @@ from portal.inquiries.models import (
     InquiryStatus,
     ReplyTemplate,
 )
-from portal.i18n import language_names
 from portal.inquiries.operations import InquiryError
 from portal.inquiries.sla import sla_state
 from portal.permissions import can_work_inquiries, permission_required
