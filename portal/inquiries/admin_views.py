@@ -85,7 +85,9 @@ def _workers(department_id: int | None) -> list[User]:
             [Role.MANAGER, Role.ADMIN]))).order_by(User.display_name, User.id)))
 
 
-def _queue_filters() -> tuple[QueueFilterForm, queue.QueueFilters]:
+def _queue_filters(*, announce: bool = True) -> tuple[QueueFilterForm, queue.QueueFilters]:
+    """The filters from the query string; one not among its choices is ignored and,
+    with ``announce``, said so in a message."""
     services = _queue_services()
     departments = (list(db.session.scalars(select(Department).order_by(Department.code)))
                    if _sees_all() else None)
@@ -94,7 +96,7 @@ def _queue_filters() -> tuple[QueueFilterForm, queue.QueueFilters]:
                            departments=departments)
     wanted = filter_values(form)
     for field in form:
-        if field.errors:
+        if field.errors and announce:
             flash(_("The filter “%(filter)s” was ignored: %(reason)s", filter=field.label.text,
                     reason=field.errors[0]), "error")
     by_slug = {s.slug: s.id for s in services}
@@ -153,7 +155,7 @@ def _local(moment: datetime | None) -> str:
 def export():
     """The filtered queue as CSV: codes as stored, with their words in the viewer's
     language beside them; never an internal note; cells safe from formulas."""
-    _form, filters = _queue_filters()
+    _form, filters = _queue_filters(announce=False)
     now = utcnow()
     stmt = queue.with_related(queue.queue_statement(filters, current_user, now)
                               .limit(EXPORT_LIMIT))

@@ -101,11 +101,13 @@ def conditions(filters: QueueFilters, user: User, now: datetime) -> list:
         elif filters.sla == SlaState.ON_TIME:
             found.append(Inquiry.due_at > today_end)
     if filters.q:
-        pattern = _like(filters.q.lower())
-        text = or_(func.lower(Inquiry.subject).like(pattern, escape="\\"),
-                   func.lower(Inquiry.description).like(pattern, escape="\\"))
         number = number_in(filters.q)
-        found.append(or_(Inquiry.id == number, text) if number is not None else text)
+        if number is not None:  # "123", "No. 123": that inquiry (its primary key)
+            found.append(Inquiry.id == number)
+        else:
+            pattern = _like(filters.q.lower())
+            found.append(or_(func.lower(Inquiry.subject).like(pattern, escape="\\"),
+                             func.lower(Inquiry.description).like(pattern, escape="\\")))
     if filters.department_id == UNROUTED:
         found.append(Inquiry.department_id.is_(None))
     elif filters.department_id:
@@ -124,9 +126,19 @@ def _order(filters: QueueFilters) -> list:
     return [ordered, Inquiry.id.desc() if descending else Inquiry.id.asc()]
 
 
+def _matching(filters: QueueFilters, user: User, now: datetime) -> Select:
+    return scoped(select(Inquiry), user).where(*conditions(filters, user, now))
+
+
 def queue_statement(filters: QueueFilters, user: User, now: datetime) -> Select:
     """The inquiries of the queue, in order (no loading options)."""
-    stmt = scoped(select(Inquiry), user).where(*conditions(filters, user, now))
+    stmt = _matching(filters, user, now)
+    if filters.sort.lstrip("-") == "due" and not filters.sla \
+            and filters.status in (PENDING, *InquiryStatus.pending()):
+        # always true of a pending inquiry (``due_at`` is set until it is resolved), and
+        # what lets "due soonest" start ``ix_inquiries_due`` past the resolved ones'
+        # NULLs, which SQLite sorts first (an SLA filter's range does the same)
+        stmt = stmt.where(Inquiry.due_at.is_not(None))
     return stmt.order_by(*_order(filters))
 
 
@@ -172,7 +184,8 @@ def queue_page(filters: QueueFilters, user: User, now: datetime, page: int,
                per_page: int = PAGE_SIZE) -> QueuePage:
     """One page of the queue: a bounded count, the rows, their relations."""
     stmt = queue_statement(filters, user, now)
-    ids = stmt.with_only_columns(Inquiry.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    ids = (_matching(filters, user, now).with_only_columns(Inquiry.id)
+           .limit(COUNT_CAP + 1).subquery())
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
