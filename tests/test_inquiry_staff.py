@@ -515,7 +515,8 @@ def test_record_refuses_the_web_channel_and_an_empty_subject(client):
            "e-mail." in html.unescape(response.get_data(as_text=True))
     response = client.post("/admin/inquiries/record", data={
         "channel": "letter", "service": "", "category": "question", "subject": " "})
-    assert "Give the inquiry a subject." in flashed(response.get_data(as_text=True))
+    assert "Give the inquiry a subject." in response.get_data(as_text=True)
+    assert "The inquiry was not recorded." in flashed(response.get_data(as_text=True))
     response = client.post("/admin/inquiries/record", data={
         "channel": "letter", "service": "", "category": "question", "subject": "a",
         "caller_email": "not-an-address"})

@@ -16,7 +16,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.forms import Form, LocaleField, options
 from portal.inquiries.labels import CATEGORY_LABELS, CHANNEL_LABELS, SLA_LABELS, STATUS_LABELS
@@ -170,7 +170,8 @@ class RecordForm(Form):
     channel = SelectField(_l("Received by"), validate_choice=False)
     service = SelectField(_l("Service"), validate_choice=False)
     category = SelectField(_l("Kind"), validate_choice=False)
-    subject = StringField(_l("Subject"), validators=[Length(max=200)])
+    subject = StringField(_l("Subject"), validators=[
+        DataRequired(message=_l("Give the inquiry a subject.")), Length(max=200)])
     description = TextAreaField(_l("What the resident asked or reported"),
                                 render_kw={"rows": 8})
     address = StringField(_l("Address or place (optional)"),

@@ -192,5 +192,5 @@ def queue_page(filters: QueueFilters, user: User, now: datetime, page: int,
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
     items = list(db.session.scalars(with_related(stmt).limit(per_page)
-                                    .offset((page - 1) * per_page)))
+                                    .offset((page - 1) * per_page))) if total else []
     return QueuePage(items=items, page=page, per_page=per_page, total=total, capped=capped)
