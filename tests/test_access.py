@@ -236,6 +236,29 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/inquiries/templates/0/delete", only(MANAGERS, 404)),
     # inquiry KPIs: staff their own department's (another's: 403), the rest all
     ("GET", "/admin/inquiries/kpis", CONSOLE),
+    # inquiries: the staff queue and inquiry page (staff: their department's and the
+    # unrouted; another department's inquiry is 404, not 403, so existence is not told)
+    ("GET", "/admin/inquiries/", RECORDS),
+    ("GET", "/admin/inquiries/export.csv", RECORDS),
+    ("GET", "/admin/inquiries/record", RECORDS),
+    ("POST", "/admin/inquiries/record", RECORDS),  # empty form: shown again with errors
+    ("GET", "/admin/inquiries/{inquiry_id}", RECORDS),
+    ("GET", "/admin/inquiries/{other_inquiry_id}", {**RECORDS, "staff": 404}),
+    ("GET", "/admin/inquiries/999999", only(RECORDS, 404)),
+    ("GET", "/admin/inquiries/{inquiry_id}/photos/999999", only(RECORDS, 404)),
+    # empty POSTs: refused with a message (400), except "assign to nobody" (done: 302)
+    ("POST", "/admin/inquiries/{inquiry_id}/reply", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/reply", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/note", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/note", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/assign", only(RECORDS, 302)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/assign", {**only(RECORDS, 302), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/status", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{inquiry_id}/route", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{inquiry_id}/merge", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/merge", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/reopen", only(RECORDS, 400)),  # not resolved
+    ("POST", "/admin/inquiries/999999/reopen", only(RECORDS, 404)),
 ]
 
 
@@ -262,7 +285,18 @@ def surveys(catalogue):
     return own, other
 
 
-def expand(path: str, users, record, surveys=None) -> str:
+@pytest.fixture
+def inquiries(catalogue):
+    """A library inquiry (the staff member's department) and a health one."""
+    from portal.extensions import db
+    from tests.inquiry_factories import inquiry
+
+    own, other = inquiry(service="library-loans"), inquiry(service="cancer-screening")
+    db.session.flush()
+    return own, other
+
+
+def expand(path: str, users, record, surveys=None, inquiries=None) -> str:
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -270,7 +304,10 @@ def expand(path: str, users, record, surveys=None) -> str:
 
     district_id = db.session.scalar(select(District.id).order_by(District.id).limit(1))
     own, other = surveys or (None, None)
-    return path.format(staff_id=users["staff"].id, resident_id=record.id,
+    own_inquiry, other_inquiry = inquiries or (None, None)
+    return path.format(inquiry_id=own_inquiry.id if own_inquiry else 0,
+                       other_inquiry_id=other_inquiry.id if other_inquiry else 0,
+                       staff_id=users["staff"].id, resident_id=record.id,
                        resident_user_id=users["resident"].id, district_id=district_id,
                        survey_id=own.id if own else 0, other_survey_id=other.id if other else 0,
                        question_id=own.questions[0].id if own else 0,
@@ -281,9 +318,10 @@ def expand(path: str, users, record, surveys=None) -> str:
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
-def test_route_access(role_client, users, record, surveys, method, path, expected, role):
+def test_route_access(role_client, users, record, surveys, inquiries, method, path, expected,
+                      role):
     client = role_client(role)
-    response = client.open(expand(path, users, record, surveys), method=method)
+    response = client.open(expand(path, users, record, surveys, inquiries), method=method)
     assert response.status_code == expected[role]
 
 

@@ -100,12 +100,18 @@ ACTION_LABELS = {
     "service_attribute.create": _l("Open311 attribute added"),
     "service_attribute.update": _l("Open311 attribute changed"),
     "service_attribute.delete": _l("Open311 attribute removed"),
+    # inquiries: the staff queue and inquiry page (helper "queue")
+    "inquiry.view": _l("Resident's inquiry viewed"),
+    "inquiry.list_view": _l("Resident's inquiry seen in the queue"),
+    "inquiry.export": _l("Inquiry queue exported"),
+    "inquiry.exported": _l("Resident's inquiry exported"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
 # per page view, so the viewer hides them unless asked (or a resident is chosen).
 LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.lapse_list_view",
-                     "engagement.exported", "survey.detractor_list_view")
+                     "engagement.exported", "survey.detractor_list_view",
+                     "inquiry.list_view", "inquiry.exported")
 
 TARGET_LABELS = {
     "api_tokens": _l("API token"),
