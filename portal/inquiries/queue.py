@@ -24,6 +24,7 @@ from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.inquiries.models import Inquiry, InquiryStatus
 from portal.inquiries.sla import SlaState, end_of_local_day
+from portal.pagination import RowPage
 from portal.timeutil import local_zone
 
 PAGE_SIZE = 25
@@ -149,35 +150,10 @@ def with_related(stmt: Select) -> Select:
 
 
 @dataclass
-class QueuePage:
-    """The part of a pagination object the templates use; ``total`` counted up to
-    ``COUNT_CAP`` (``capped``: there are more)."""
+class QueuePage(RowPage):
+    """A queue page; ``total`` counted up to ``COUNT_CAP`` (``capped``: there are more)."""
 
-    items: list[Inquiry]
-    page: int
-    per_page: int
-    total: int
-    capped: bool
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
+    capped: bool = False
 
 
 def queue_page(filters: QueueFilters, user: User, now: datetime, page: int,
