@@ -19,15 +19,6 @@ from tests import factories
 from tests.inquiry_factories import inquiry
 
 
-@pytest.fixture(autouse=True)
-def _resident_pages(app, monkeypatch):
-    """The resident's inquiry page (helper "resident") may not be merged yet: the
-    status e-mail's link then points nowhere in particular."""
-    if "inquiries.detail" not in app.view_functions:
-        monkeypatch.setattr(operations, "absolute_url",
-                            lambda endpoint, **values: f"http://test/{endpoint}")
-
-
 @pytest.fixture
 def ctx(app, catalogue):
     with app.test_request_context("/", method="POST"):

@@ -29,23 +29,6 @@ def numbers_on(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'<td class="number">(\d+)</td>', page)]
 
 
-@pytest.fixture(autouse=True)
-def _resident_link(monkeypatch):
-    """The e-mails link to the resident's inquiry page (``inquiries.detail``, built by
-    the resident side); where that route is not registered, a stand-in address."""
-    from werkzeug.routing import BuildError
-
-    original = operations.absolute_url
-
-    def absolute_url(endpoint, **values):
-        try:
-            return original(endpoint, **values)
-        except BuildError:
-            return f"https://portal.example/inquiries/{values.get('inquiry_id')}"
-
-    monkeypatch.setattr(operations, "absolute_url", absolute_url)
-
-
 @pytest.fixture
 def mixed(users):
     """Inquiries of the library (the staff member's), of health, and one unrouted."""

@@ -5,6 +5,8 @@ by letter or by e-mail, for a resident or an unidentified caller."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import re
 from datetime import timedelta
@@ -31,23 +33,6 @@ from tests import factories
 from tests.conftest import sign_in
 from tests.factories import service as service_named
 from tests.inquiry_factories import inquiry as make_inquiry
-
-
-@pytest.fixture(autouse=True)
-def _resident_link(monkeypatch):
-    """The e-mails link to the resident's inquiry page (``inquiries.detail``, built by
-    the resident side); where that route is not registered, a stand-in address."""
-    from werkzeug.routing import BuildError
-
-    original = operations.absolute_url
-
-    def absolute_url(endpoint, **values):
-        try:
-            return original(endpoint, **values)
-        except BuildError:
-            return f"https://portal.example/inquiries/{values.get('inquiry_id')}"
-
-    monkeypatch.setattr(operations, "absolute_url", absolute_url)
 
 
 @pytest.fixture
@@ -200,6 +185,19 @@ def test_reply_is_sent_and_sets_the_chosen_status(client, item, template, reside
     assert reply.body == "延長しました。" and reply.template_id == template.id
     mails = mails_to("hanako@example.jp")
     assert any("延長しました。" in m.body_text for m in mails)
+
+
+def test_reply_e_mail_goes_out_at_once_with_a_link_to_the_thread(client, item, outbox_dir):
+    """The view asks for the outbox to be sent after it commits (inline here): the
+    resident does not wait for the worker's sweep."""
+    client.post(f"/admin/inquiries/{item.id}/reply", data={"body": "延長しました。",
+                                                           "status": "waiting"})
+    sent = [m for m in mails_to("hanako@example.jp") if m.purpose == "inquiry_reply"]
+    assert sent and sent[0].status == "sent"
+    files = list(outbox_dir.glob("*.eml"))
+    assert files
+    body = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert f"/inquiries/{item.id}" in body.get_content()
 
 
 def test_empty_reply_is_refused_with_a_message_and_nothing_stored(client, item):

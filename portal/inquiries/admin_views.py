@@ -43,6 +43,7 @@ from portal.inquiries.models import (
 )
 from portal.inquiries.operations import InquiryError
 from portal.inquiries.sla import sla_state
+from portal.mail.outbox import dispatch
 from portal.permissions import can_work_inquiries, permission_required
 from portal.rendering import render_and_commit
 from portal.residents.models import Resident
@@ -349,6 +350,7 @@ def _refused(inquiry_id: int, message: str, **forms):
 
 def _done(inquiry: Inquiry, message: str):
     db.session.commit()
+    dispatch()  # the reply, status or merge e-mail and the follow-up survey go out now
     flash(message, "success")
     return redirect(url_for("inquiries_admin.detail", inquiry_id=inquiry.id))
 
