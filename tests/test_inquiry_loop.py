@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask import render_template_string
 from flask_babel import force_locale
@@ -89,7 +91,7 @@ def test_no_invitation_when_the_resident_may_not_be_reached(ctx, users, values, 
     assert event.data == {"sent": False, "reason": reason} and not event.visible_to_resident
 
 
-def test_a_second_inquiry_about_the_same_service_is_not_asked_again(ctx, users):
+def test_a_second_inquiry_about_the_same_service_within_30_days_is_not_asked(ctx, users):
     resident = reachable()
     first, second = inquiry(resident=resident), inquiry(resident=resident)
     resolve(first, users)
@@ -99,6 +101,30 @@ def test_a_second_inquiry_about_the_same_service_is_not_asked_again(ctx, users):
     other = inquiry(resident=resident, service="cancer-screening")
     resolve(other, users)
     assert len(followups()) == 2  # another service: another survey
+
+
+def test_each_inquiry_gets_its_own_follow_up_once_30_days_have_passed(ctx, users):
+    """Invitations are unique per (survey, resident, occasion): a later inquiry about
+    the same service gets its own, and each inquiry's answer is its own."""
+    resident = reachable()
+    first = inquiry(resident=resident)
+    resolve(first, users)
+    earlier = db.session.get(Invitation, first.followup_invitation_id)
+    earlier.created_at = utcnow() - timedelta(days=loop.SPACING_DAYS + 1)
+    answering.submit(earlier.survey, {"csat": 2}, channel="web", resident=resident,
+                     invitation=earlier, user=None, submission_key="a" * 32, locale="ja")
+    second = inquiry(resident=resident)
+    resolve(second, users)
+    later = db.session.get(Invitation, second.followup_invitation_id)
+    assert later.id != earlier.id and later.survey_id == earlier.survey_id
+    assert (earlier.occasion, later.occasion) == (f"inquiry:{first.id}", f"inquiry:{second.id}")
+    assert answering.invitation_for(later.survey, resident).id == later.id  # the pending one
+    answering.submit(later.survey, {"csat": 5}, channel="web", resident=resident,
+                     invitation=later, user=None, submission_key="b" * 32, locale="ja")
+    db.session.flush()
+    db.session.refresh(earlier)
+    db.session.refresh(later)
+    assert (loop._csat_answer(earlier), loop._csat_answer(later)) == (2, 5)
 
 
 def test_no_service_or_no_resident(ctx, users):
@@ -122,8 +148,10 @@ def test_the_answer_shows_on_the_inquiry_and_counts_for_the_service(app, catalog
         item = inquiry(resident=resident)
         resolve(item, users)
         invitation = db.session.get(Invitation, item.followup_invitation_id)
-        page = partial(item)  # the resident's page: the signed-in answer link
-        assert f'href="/surveys/{invitation.survey_id}"' in page
+        page = partial(item)  # the resident's page: this inquiry's own invitation link
+        token = invitations.invitation_token(invitation.survey_id, resident.id,
+                                             invitation.token_salt)
+        assert f'href="/surveys/i/{token}"' in page
         answering.submit(invitation.survey, {"csat": 4, "comment": "早かったです。"},
                          channel="web", resident=resident, invitation=invitation,
                          user=users["resident"], submission_key="k" * 32, locale="ja")

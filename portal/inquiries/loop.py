@@ -18,10 +18,11 @@ Which survey
 Who is asked
     An inquiry with a resident and a service; the resident has consented to
     outreach, is not marked do-not-contact, is not erased and has an e-mail address
-    (the register's, else their account's). A survey invitation is unique per
-    resident and survey, so a resident asked before about the same service (for an
-    earlier inquiry) is not asked again. Once per inquiry: a reopened and
-    re-resolved inquiry keeps its first invitation (``followup_invitation_id``).
+    (the register's, else their account's). Each inquiry gets its own invitation
+    (occasion ``inquiry:<id>``), but not within ``SPACING_DAYS`` of an earlier
+    follow-up about the same service, so a resident with several inquiries in a
+    week is asked once, not each time. Once per inquiry: a reopened and re-resolved
+    inquiry keeps its first invitation (``followup_invitation_id``).
 
 What is kept
     ``Inquiry.followup_invitation_id``, and an internal event on the thread
@@ -64,6 +65,8 @@ from portal.timeutil import local_zone, utcnow
 
 TEMPLATE_KEY = "inquiry-followup-csat"
 EVENT = "followup"
+#: days after a follow-up about a service in which the resident is not asked again
+SPACING_DAYS = 30
 
 #: why no follow-up survey was sent (shown on the staff page)
 REASONS = {
@@ -72,7 +75,7 @@ REASONS = {
     "no_consent": _l("no outreach consent"),
     "do_not_contact": _l("the resident is marked do-not-contact"),
     "no_email": _l("no e-mail address"),
-    "already_asked": _l("the resident was already asked about this service"),
+    "already_asked": _l("the resident was asked about this service in the last 30 days"),
 }
 
 
@@ -144,7 +147,9 @@ def send_followup(inquiry: Inquiry) -> Invitation | None:
         survey = survey_for(inquiry.service)
         if db.session.scalar(select(Invitation.id).where(
                 Invitation.survey_id == survey.id,
-                Invitation.resident_id == inquiry.resident_id)) is not None:
+                Invitation.resident_id == inquiry.resident_id,
+                Invitation.created_at > utcnow() - timedelta(days=SPACING_DAYS))
+                .limit(1)) is not None:
             reason = "already_asked"
     if reason is not None:
         _note(inquiry, {"sent": False, "reason": reason})
@@ -156,7 +161,8 @@ def send_followup(inquiry: Inquiry) -> Invitation | None:
     token = invitations.invitation_token(survey.id, resident.id, salt)
     expires_at = now + timedelta(days=survey.invitation_valid_days or 30)
     invitation = Invitation(survey_id=survey.id, resident_id=resident.id,
-                            token_hash=token_hash(token), token_salt=salt,
+                            occasion=f"inquiry:{inquiry.id}", token_hash=token_hash(token),
+                            token_salt=salt,
                             channel=ResponseChannel.EMAIL, expires_at=expires_at,
                             created_at=now, sent_at=now)
     db.session.add(invitation)
@@ -201,6 +207,9 @@ def _csat_answer(invitation: Invitation) -> int | None:
         .join(Question, Question.id == Answer.question_id)
         .where(Response.survey_id == invitation.survey_id,
                Response.resident_id == invitation.resident_id,
+               # an identified response is stored at the moment its invitation is
+               # completed (``answering.submit``): this inquiry's, not another's
+               Response.submitted_at == invitation.completed_at,
                Question.type == QuestionType.CSAT).order_by(Response.id.desc()).limit(1))
 
 
@@ -225,8 +234,12 @@ def inquiry_followup(inquiry: Inquiry) -> dict[str, Any] | None:
         return {"staff": True, "sent": False, "reason": REASONS.get(reason, "—")}
     answered = invitation.completed_at is not None
     url = None
-    if not answered and invitation.survey.status == SurveyStatus.OPEN:
-        url = url_for("surveys.answer", survey_id=invitation.survey_id)
+    if not answered and invitation.survey.status == SurveyStatus.OPEN and not staff:
+        # this inquiry's own invitation (a resident may have several about a service)
+        url = url_for("surveys.by_invitation", token=invitations.invitation_token(
+            invitation.survey_id, invitation.resident_id, invitation.token_salt)) \
+            if invitation.token_salt else url_for("surveys.answer",
+                                                  survey_id=invitation.survey_id)
     return {"staff": staff, "sent": True, "sent_at": invitation.sent_at or invitation.created_at,
             "answered": answered, "answered_at": invitation.completed_at,
             "csat": _csat_answer(invitation) if answered and staff else None, "scale_max": 5,
