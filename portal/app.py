@@ -123,6 +123,7 @@ def register_template_helpers(app: Flask) -> None:
         band_badge,
         trend_word,
     )
+    from portal.inquiries.sla import due_day
     from portal.residents.districts import district_name
     from portal.residents.operations import CONTACT_LABELS
     from portal.services.eligibility import describe
@@ -143,7 +144,7 @@ def register_template_helpers(app: Flask) -> None:
     # stored codes → words in the reader's language (no raw code on a page)
     app.jinja_env.filters.update(kind_label=kind_label, source_label=source_label,
                                  action_label=action_label, target_label=target_label,
-                                 district_name=district_name)
+                                 district_name=district_name, due_day=due_day)
 
     @app.context_processor
     def municipality():

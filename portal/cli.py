@@ -65,6 +65,9 @@ def register(app: Flask) -> None:
     from portal.surveys.cli import surveys_group
 
     app.cli.add_command(surveys_group)
+    from portal.open311.cli import open311_group
+
+    app.cli.add_command(open311_group)
 
 
 @click.command("seed")

@@ -170,8 +170,12 @@ def base_settings() -> dict:
         "INQUIRY_REOPEN_DAYS": env_int("INQUIRY_REOPEN_DAYS", 14),
         "INQUIRY_PHOTO_MAX_BYTES": env_int("INQUIRY_PHOTO_MAX_BYTES", 5 * 1024 * 1024),
         "INQUIRY_DESCRIPTION_MAX": env_int("INQUIRY_DESCRIPTION_MAX", 5000),
+        # inquiries one resident account may send on the web (only sent ones count)
+        "INQUIRY_RATE_LIMIT": env("INQUIRY_RATE_LIMIT", "10 per hour;30 per day"),
         # Open311 GeoReport v2: the jurisdiction_id clients may send (the portal serves one)
         "OPEN311_JURISDICTION": env("OPEN311_JURISDICTION", "sakuragawa.example.jp"),
+        # POST requests per api_key (failed authentications: API_AUTH_FAILURE_LIMIT)
+        "OPEN311_RATE_LIMIT": env("OPEN311_RATE_LIMIT", "60 per minute"),
         "DEMO_ALLOWED": True,
     }
 

@@ -131,6 +131,31 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/new", ADMIN_ONLY),
     ("POST", "/admin/api-tokens/999999/revoke", only(ADMIN_ONLY, 404)),
+    # Open311: api_keys (administrators), a service's attributes (the catalogue's managers)
+    ("GET", "/admin/open311/", ADMIN_ONLY),
+    ("GET", "/admin/open311/keys/new", ADMIN_ONLY),
+    ("POST", "/admin/open311/keys/new", ADMIN_ONLY),  # empty form: shown again with errors
+    ("POST", "/admin/open311/keys/999999/revoke", only(ADMIN_ONLY, 404)),
+    ("GET", "/admin/open311/services/library-loans/attributes", MANAGERS),
+    ("GET", "/admin/open311/services/no-such-service/attributes", only(MANAGERS, 404)),
+    ("GET", "/admin/open311/services/library-loans/attributes/new", MANAGERS),
+    ("POST", "/admin/open311/services/library-loans/attributes/new", MANAGERS),  # errors
+    ("GET", "/admin/open311/services/library-loans/attributes/999999", only(MANAGERS, 404)),
+    ("POST", "/admin/open311/services/library-loans/attributes/999999", only(MANAGERS, 404)),
+    ("POST", "/admin/open311/services/library-loans/attributes/999999/delete",
+     only(MANAGERS, 404)),
+    # Open311 GeoReport v2: public, no cookies (a session does not count); POST needs a
+    # form-encoded body with an api_key (an empty one: 400)
+    ("GET", "/open311/v2/", dict.fromkeys(ROLES, 302)),
+    ("GET", "/open311/v2/discovery.xml", PUBLIC),
+    ("GET", "/open311/v2/services.json", PUBLIC),
+    ("GET", "/open311/v2/services/{service_code}.xml", PUBLIC),
+    ("GET", "/open311/v2/requests.json", PUBLIC),
+    ("POST", "/open311/v2/requests.xml", dict.fromkeys(ROLES, 400)),
+    ("GET", "/open311/v2/requests/999999.json", dict.fromkeys(ROLES, 404)),
+    ("GET", "/open311/v2/tokens/{missing}.xml", dict.fromkeys(ROLES, 404)),
+    ("GET", "/open311/v2/{missing}", dict.fromkeys(ROLES, 404)),
+    ("POST", "/open311/v2/{missing}", dict.fromkeys(ROLES, 404)),
     ("GET", "/admin/surveys/", CONSOLE),  # officials: read-only list
     ("GET", "/admin/surveys/new", BUILDERS),
     ("POST", "/admin/surveys/new", BUILDERS),  # empty form: shown again with errors
@@ -173,6 +198,15 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/surveys/999999/thanks", dict.fromkeys(ROLES, 404)),
     ("GET", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
     ("POST", "/surveys/i/not-a-token", dict.fromkeys(ROLES, 404)),
+    # inquiries: the resident's side (someone else's inquiry: 404, in test_inquiry_resident)
+    ("GET", "/inquiries/", RESIDENT_ONLY),
+    ("GET", "/inquiries/new", RESIDENT_ONLY),
+    ("GET", "/inquiries/new?service=library-loans", RESIDENT_ONLY),
+    ("POST", "/inquiries/new", only(RESIDENT_ONLY, 400)),  # empty form: shown with errors
+    ("GET", "/inquiries/999999", only(RESIDENT_ONLY, 404)),
+    ("POST", "/inquiries/999999/reply", only(RESIDENT_ONLY, 404)),
+    ("POST", "/inquiries/999999/reopen", only(RESIDENT_ONLY, 404)),
+    ("GET", "/inquiries/999999/photos/999999", only(RESIDENT_ONLY, 404)),
     ("GET", "/admin/surveys/999999/preview", only(BUILDERS, 404)),
     ("POST", "/admin/surveys/999999/preview", only(BUILDERS, 404)),
     ("GET", "/admin/surveys/999999/responses/new", only(RECORDS, 404)),
@@ -186,6 +220,45 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/surveys/{survey_id}/results/questions/{text_question_id}/text", RECORDS),
     # identified survey: resident columns, so managers and admins only
     ("GET", "/admin/surveys/{survey_id}/responses/export", MANAGERS),
+    # inquiries: service levels, closure days, reply templates (managers and admins);
+    # an empty POST shows the form again with its errors
+    ("GET", "/admin/inquiries/settings", MANAGERS),
+    ("POST", "/admin/inquiries/settings/targets", MANAGERS),
+    ("POST", "/admin/inquiries/settings/overrides", MANAGERS),
+    ("POST", "/admin/inquiries/settings/overrides/0/delete", only(MANAGERS, 404)),
+    ("POST", "/admin/inquiries/settings/closures", MANAGERS),
+    ("POST", "/admin/inquiries/settings/closures/0/delete", only(MANAGERS, 404)),
+    ("GET", "/admin/inquiries/templates", MANAGERS),
+    ("GET", "/admin/inquiries/templates/new", MANAGERS),
+    ("POST", "/admin/inquiries/templates/new", MANAGERS),
+    ("GET", "/admin/inquiries/templates/0", only(MANAGERS, 404)),
+    ("POST", "/admin/inquiries/templates/0", only(MANAGERS, 404)),
+    ("POST", "/admin/inquiries/templates/0/delete", only(MANAGERS, 404)),
+    # inquiry KPIs: staff their own department's (another's: 403), the rest all
+    ("GET", "/admin/inquiries/kpis", CONSOLE),
+    # inquiries: the staff queue and inquiry page (staff: their department's and the
+    # unrouted; another department's inquiry is 404, not 403, so existence is not told)
+    ("GET", "/admin/inquiries/", RECORDS),
+    ("GET", "/admin/inquiries/export.csv", RECORDS),
+    ("GET", "/admin/inquiries/record", RECORDS),
+    ("POST", "/admin/inquiries/record", RECORDS),  # empty form: shown again with errors
+    ("GET", "/admin/inquiries/{inquiry_id}", RECORDS),
+    ("GET", "/admin/inquiries/{other_inquiry_id}", {**RECORDS, "staff": 404}),
+    ("GET", "/admin/inquiries/999999", only(RECORDS, 404)),
+    ("GET", "/admin/inquiries/{inquiry_id}/photos/999999", only(RECORDS, 404)),
+    # empty POSTs: refused with a message (400), except "assign to nobody" (done: 302)
+    ("POST", "/admin/inquiries/{inquiry_id}/reply", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/reply", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/note", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/note", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/assign", only(RECORDS, 302)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/assign", {**only(RECORDS, 302), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/status", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{inquiry_id}/route", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{inquiry_id}/merge", only(RECORDS, 400)),
+    ("POST", "/admin/inquiries/{other_inquiry_id}/merge", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/inquiries/{inquiry_id}/reopen", only(RECORDS, 400)),  # not resolved
+    ("POST", "/admin/inquiries/999999/reopen", only(RECORDS, 404)),
 ]
 
 
@@ -212,7 +285,18 @@ def surveys(catalogue):
     return own, other
 
 
-def expand(path: str, users, record, surveys=None) -> str:
+@pytest.fixture
+def inquiries(catalogue):
+    """A library inquiry (the staff member's department) and a health one."""
+    from portal.extensions import db
+    from tests.inquiry_factories import inquiry
+
+    own, other = inquiry(service="library-loans"), inquiry(service="cancer-screening")
+    db.session.flush()
+    return own, other
+
+
+def expand(path: str, users, record, surveys=None, inquiries=None) -> str:
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -220,19 +304,24 @@ def expand(path: str, users, record, surveys=None) -> str:
 
     district_id = db.session.scalar(select(District.id).order_by(District.id).limit(1))
     own, other = surveys or (None, None)
-    return path.format(staff_id=users["staff"].id, resident_id=record.id,
+    own_inquiry, other_inquiry = inquiries or (None, None)
+    return path.format(inquiry_id=own_inquiry.id if own_inquiry else 0,
+                       other_inquiry_id=other_inquiry.id if other_inquiry else 0,
+                       staff_id=users["staff"].id, resident_id=record.id,
                        resident_user_id=users["resident"].id, district_id=district_id,
                        survey_id=own.id if own else 0, other_survey_id=other.id if other else 0,
                        question_id=own.questions[0].id if own else 0,
-                       text_question_id=own.questions[1].id if own else 0)
+                       text_question_id=own.questions[1].id if own else 0,
+                       service_code="LIB-001", missing="no-such-thing")
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
-def test_route_access(role_client, users, record, surveys, method, path, expected, role):
+def test_route_access(role_client, users, record, surveys, inquiries, method, path, expected,
+                      role):
     client = role_client(role)
-    response = client.open(expand(path, users, record, surveys), method=method)
+    response = client.open(expand(path, users, record, surveys, inquiries), method=method)
     assert response.status_code == expected[role]
 
 
@@ -258,7 +347,8 @@ def pattern(path: str) -> str:
     import re
 
     path = re.sub(r"<[^>]+>|\{[^}]+\}", "*", path)
-    path = re.sub(r"/\d+(?=/|$)", "/*", path)
+    path = re.sub(r"/\d+(?=/|\.|$)", "/*", path)
+    path = re.sub(r"\.(xml|json)$", ".*", path)  # Open311: the format is a variable part
     for fixed in ("library-loans", "cancer-screening", "library"):
         path = path.replace(f"/{fixed}/", "/*/").removesuffix(f"/{fixed}") + (
             "/*" if path.endswith(f"/{fixed}") else "")

@@ -69,10 +69,13 @@ def home():
     survey_tiles = None
     if can_view_survey_results(current_user):
         survey_tiles = survey_results.home_tiles(current_user)
+    from portal.inquiries.settings_views import home_panel
+
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
                            kpi_day=day, services=services, figures=figures,
                            kpi_line=kpi_line, survey_tiles=survey_tiles,
-                           survey_days=survey_results.TILE_DAYS)
+                           survey_days=survey_results.TILE_DAYS,
+                           inquiry_panel=home_panel(current_user))
 
 
 @bp.get("/accounts")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import Select, func, literal, select, union_all
 
 from portal.audit.labels import LIST_VIEW_ACTIONS
 from portal.audit.models import AuditEntry
 from portal.extensions import db
+from portal.pagination import RowPage
 from portal.timeutil import local_day_start
 
 
@@ -57,36 +57,6 @@ def hidden_count(filters: AuditFilters) -> int:
         return 0
     return db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         *conditions(filters), AuditEntry.action.in_(LIST_VIEW_ACTIONS)))
-
-
-@dataclass
-class RowPage:
-    """The part of a pagination object the templates use, for a page of rows."""
-
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def grouped_page(filters: AuditFilters, page: int, per_page: int) -> RowPage:

@@ -85,12 +85,33 @@ ACTION_LABELS = {
     "inquiry.assign": _l("Inquiry assigned"),
     "inquiry.route": _l("Inquiry routed to another service"),
     "inquiry.merge": _l("Inquiry merged as a duplicate"),
+    # inquiries: service levels, closure days and reply templates (helper "sla")
+    "inquiry.sla_targets": _l("Inquiry service levels changed"),
+    "inquiry.sla_override": _l("Service-level override set for a service"),
+    "inquiry.sla_override_removed": _l("Service-level override removed"),
+    "inquiry.closure_added": _l("Closure day added"),
+    "inquiry.closure_removed": _l("Closure day removed"),
+    "inquiry.template_created": _l("Reply template created"),
+    "inquiry.template_changed": _l("Reply template changed"),
+    "inquiry.template_deleted": _l("Reply template deleted"),
+    # Open311
+    "open311_key.create": _l("Open311 key created"),
+    "open311_key.revoke": _l("Open311 key revoked"),
+    "service_attribute.create": _l("Open311 attribute added"),
+    "service_attribute.update": _l("Open311 attribute changed"),
+    "service_attribute.delete": _l("Open311 attribute removed"),
+    # inquiries: the staff queue and inquiry page (helper "queue")
+    "inquiry.view": _l("Resident's inquiry viewed"),
+    "inquiry.list_view": _l("Resident's inquiry seen in the queue"),
+    "inquiry.export": _l("Inquiry queue exported"),
+    "inquiry.exported": _l("Resident's inquiry exported"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
 # per page view, so the viewer hides them unless asked (or a resident is chosen).
 LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.lapse_list_view",
-                     "engagement.exported", "survey.detractor_list_view")
+                     "engagement.exported", "survey.detractor_list_view",
+                     "inquiry.list_view", "inquiry.exported")
 
 TARGET_LABELS = {
     "api_tokens": _l("API token"),
@@ -102,6 +123,8 @@ TARGET_LABELS = {
     "surveys": _l("Survey"),
     "inquiries": _l("Inquiry"),
     "reply_templates": _l("Reply template"),
+    "sla_policies": _l("Service level"),
+    "closure_days": _l("Closure day"),
     "open311_keys": _l("Open311 key"),
     "service_attributes": _l("Open311 attribute"),
     "users": _l("Account"),

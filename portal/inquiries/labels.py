@@ -1,16 +1,19 @@
 """Words for the stored codes of inquiries (no raw code on a page)."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from portal.inquiries.models import InquiryCategory, InquiryChannel, InquiryStatus
 from portal.inquiries.sla import SlaState
 
+# with a context: "Open" and "Closed" are also a survey's states (公開中, 締切)
 STATUS_LABELS = {
-    InquiryStatus.NEW: _l("New"),
-    InquiryStatus.OPEN: _l("Open"),
-    InquiryStatus.WAITING: _l("Waiting for resident"),
-    InquiryStatus.RESOLVED: _l("Resolved"),
-    InquiryStatus.CLOSED: _l("Closed"),
+    # "Open" and "Closed" of surveys mean something else (accepting answers, ended)
+    InquiryStatus.NEW: lazy_pgettext("inquiry status", "New"),
+    InquiryStatus.OPEN: lazy_pgettext("inquiry status", "Open"),
+    InquiryStatus.WAITING: lazy_pgettext("inquiry status", "Waiting for resident"),
+    InquiryStatus.RESOLVED: lazy_pgettext("inquiry status", "Resolved"),
+    InquiryStatus.CLOSED: lazy_pgettext("inquiry status", "Closed"),
 }
 
 CATEGORY_LABELS = {

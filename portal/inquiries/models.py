@@ -105,6 +105,8 @@ class Inquiry(db.Model):
         Index("ix_inquiries_due", "due_at"),
         Index("ix_inquiries_created", "created_at"),
         Index("ix_inquiries_updated", "updated_at"),
+        # Open311 GET requests: one channel's inquiries in a date window
+        Index("ix_inquiries_channel_created", "channel", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -296,6 +296,8 @@ def merge(inquiry: Inquiry, user: User, into: Inquiry) -> None:
     resident is told, and replies go on ``into``."""
     if into.id == inquiry.id:
         raise InquiryError(_("An inquiry cannot be merged into itself."))
+    if inquiry.merged_into_id is not None:
+        raise InquiryError(_("This inquiry was merged into another: work on that one."))
     if into.merged_into_id is not None:
         raise InquiryError(_("Inquiry %(n)s was itself merged: merge into %(m)s instead.",
                              n=into.number, m=into.merged_into_id))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 
 from portal.i18n import municipality_name
 from portal.i18n_fields import localized
 from portal.inquiries.models import Inquiry, ReplyTemplate
+from portal.inquiries.sla import due_day
 from portal.residents.naming import resident_name
 
 #: the placeholders a template may use, with what each becomes (for the editor)
@@ -24,7 +25,7 @@ PLACEHOLDERS = {
     "subject": _l("the inquiry's subject"),
     "service": _l("the service's name"),
     "department": _l("the department's name"),
-    "due": _l("the resolution due date and time"),
+    "due": _l("the resolution due date"),
     "city": _l("the municipality's name"),
 }
 
@@ -42,7 +43,7 @@ def values(inquiry: Inquiry, locale: str) -> dict[str, str]:
             "service": localized(inquiry.service, "name", locale) if inquiry.service else "",
             "department": (localized(inquiry.department, "name", locale)
                            if inquiry.department else ""),
-            "due": format_datetime(inquiry.resolution_due_at, "medium"),
+            "due": format_date(due_day(inquiry.resolution_due_at), "long"),
             "city": municipality_name(locale),
         }
 

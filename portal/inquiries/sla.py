@@ -97,6 +97,12 @@ def end_of_local_day(day: date) -> datetime:
                             tzinfo=local_zone()).astimezone(UTC)
 
 
+def due_day(due_at: datetime) -> date:
+    """The local day a due time closes (due times are the midnight after it): what
+    pages and e-mails show ("by 12/9", not "12/10 0:00")."""
+    return (due_at - timedelta(microseconds=1)).astimezone(local_zone()).date()
+
+
 def due_after(received_at: datetime, days: int, calendar: Calendar) -> datetime:
     local_day = received_at.astimezone(local_zone()).date()
     return end_of_local_day(calendar.add_business_days(local_day, days))
@@ -108,7 +114,8 @@ def targets(category: str, service_id: int | None) -> tuple[int, int]:
     rows = db.session.scalars(
         select(SlaPolicy).where(SlaPolicy.category == category,
                                 (SlaPolicy.service_id == service_id)
-                                | SlaPolicy.service_id.is_(None))).all()
+                                | SlaPolicy.service_id.is_(None))
+        .order_by(SlaPolicy.id)).all()
     chosen = next((r for r in rows if r.service_id is not None and r.service_id == service_id),
                   next((r for r in rows if r.service_id is None), None))
     if chosen is not None:

@@ -124,6 +124,11 @@ class ServiceForm(Form):
     districts = MultiCheckboxField(_l("Only in these districts"), validators=[Optional()],
                                    description=_l("Leave all unticked for every district."))
     active = BooleanField(_l("Active (shown in the catalogue)"), default=True)
+    public_space = BooleanField(
+        _l("Public space (street lights, roads, parks)"),
+        description=_l("Open311 publishes the location, description and photo link of "
+                       "requests about a public-space service; for any other service they "
+                       "stay private."))
     submit = SubmitField(_l("Save service"))
 
     def __init__(self, *args, service: Service | None = None, **kwargs):

@@ -15,6 +15,7 @@ SERVICE_FIELDS = (
     "description_ja", "description_en", "audience_ja", "audience_en", "how_to_use_ja",
     "how_to_use_en", "location_ja", "location_en", "opening_hours_ja", "opening_hours_en",
     "contact_phone", "contact_email", "expected_interval_days", "eligibility", "active",
+    "public_space",
 )
 
 

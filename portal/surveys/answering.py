@@ -414,8 +414,12 @@ def by_token(token: str) -> Invitation | None:
 
 
 def invitation_for(survey: Survey, resident) -> Invitation | None:
-    return db.session.scalar(select(Invitation).where(Invitation.survey_id == survey.id,
-                                                      Invitation.resident_id == resident.id))
+    """The resident's invitation to the survey: the newest one not yet answered when
+    there are several (inquiry follow-ups: one per inquiry), else the newest."""
+    return db.session.scalar(
+        select(Invitation).where(Invitation.survey_id == survey.id,
+                                 Invitation.resident_id == resident.id)
+        .order_by(Invitation.completed_at.is_not(None), Invitation.id.desc()).limit(1))
 
 
 def mark_started(invitation: Invitation) -> None:

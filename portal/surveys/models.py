@@ -169,13 +169,16 @@ class Question(db.Model):
 
 class Invitation(db.Model):
     """One resident asked to answer one survey: by e-mail (a single-use token), or
-    by a signed-in link on My page (no token). At most one per resident and survey.
+    by a signed-in link on My page (no token). At most one per resident and survey
+    and *occasion*: empty for every ordinary invitation (so one per resident and
+    survey), ``inquiry:<id>`` for the follow-up of one inquiry (a resident may be
+    asked about each inquiry they had; ``portal.inquiries.loop``).
     The token itself is never stored: its SHA-256 is (and, for e-mailed ones, the
     salt it is re-derived from with the secret key for the reminder)."""
 
     __tablename__ = "survey_invitations"
     __table_args__ = (
-        UniqueConstraint("survey_id", "resident_id"),
+        UniqueConstraint("survey_id", "resident_id", "occasion"),
         Index("ix_survey_invitations_pending", "survey_id", "completed_at"),
     )
 
@@ -183,6 +186,7 @@ class Invitation(db.Model):
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"),
                                              index=True)
+    occasion: Mapped[str] = mapped_column(String(40), default="", server_default="")
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # e-mailed invitations: the random salt the token is derived from with the app's
     # secret key (``invitations.invitation_token``), so that the reminder carries the

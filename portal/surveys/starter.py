@@ -1,4 +1,4 @@
-"""The three starter surveys ``portal seed`` adds as drafts, and the responses
+"""The starter surveys ``portal seed`` adds as drafts, and the responses
 ``portal demo`` fills them with.
 
 The surveys are JSON definitions in ``starter/`` (the documented format,
@@ -38,7 +38,11 @@ from portal.surveys.models import (
 from portal.timeutil import local_zone, utcnow
 
 STARTER_DIR = Path(__file__).parent / "starter"
-STARTERS = ("counter-visit-csat", "resident-nps", "online-application-ces")
+STARTERS = ("counter-visit-csat", "resident-nps", "online-application-ces",
+            "inquiry-followup-csat")
+#: the starters the demo opens and answers (the inquiry follow-up is a template the
+#: closed loop copies per service: ``portal.inquiries.loop``)
+DEMO_FILLED = ("counter-visit-csat", "resident-nps", "online-application-ces")
 
 
 def definition(key: str) -> dict[str, Any]:
@@ -77,7 +81,7 @@ def fill_demo(*, seed: int, months: int) -> dict[str, int]:
     rng = random.Random(seed * 7919)
     seed_starter_surveys()
     surveys = {s.seed_key: s for s in db.session.scalars(
-        select(Survey).where(Survey.seed_key.in_(STARTERS)))}
+        select(Survey).where(Survey.seed_key.in_(DEMO_FILLED)))}
     now = utcnow().replace(microsecond=0)
     start = now - timedelta(days=round(months * 30.44))
     made = {"invitations": 0, "responses": 0, "answers": 0}

@@ -9,7 +9,7 @@ recompute fills them in. An ADD COLUMN on SQLite too: no rebuild of the
 WITHOUT ROWID table.
 
 Revision ID: f3b8d1c6a2e9
-Revises: ae12721471ef
+Revises: 5dac09111970
 Create Date: 2026-12-04 01:30:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3b8d1c6a2e9'
-down_revision = 'ae12721471ef'
+down_revision = '5dac09111970'
 branch_labels = None
 depends_on = None
 
