@@ -73,18 +73,23 @@ def register(app: Flask) -> None:
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Load reference data: departments, the service catalogue and the starter
-    surveys (as drafts; safe to repeat)."""
+    """Load reference data: departments, the service catalogue, the starter surveys
+    (as drafts), the starter reply templates and the public-space service's Open311
+    attributes (safe to repeat)."""
     from portal.extensions import db
+    from portal.inquiries.starter import seed_reply_templates, seed_service_attributes
     from portal.services.catalogue import load_catalogue
     from portal.surveys.starter import seed_starter_surveys
 
     result = load_catalogue()
     surveys = seed_starter_surveys()
+    templates = seed_reply_templates()
+    attributes = seed_service_attributes()
     db.session.commit()
     click.echo(f"Departments: {result['departments']} · services: {result['services']} "
                f"(created {result['created']}, updated {result['updated']}) · "
-               f"starter surveys added as drafts: {surveys}")
+               f"starter surveys added as drafts: {surveys} · reply templates added: "
+               f"{templates} · Open311 attributes added: {attributes}")
 
 
 @click.command("demo")
@@ -95,10 +100,12 @@ def seed_command() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when residents exist already.")
 @with_appcontext
 def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -> None:
-    """Generate a synthetic municipality: residents, households, staff and usage events."""
+    """Generate a synthetic municipality: residents, households, staff, usage events,
+    survey responses and inquiries."""
     from portal.demo import generator
     from portal.engagement.scoring import history_days, recompute
     from portal.extensions import db
+    from portal.inquiries import starter as inquiry_starter
     from portal.surveys import starter
 
     if not current_app.config["DEMO_ALLOWED"]:
@@ -116,11 +123,13 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
             except ValueError as error:
                 raise click.ClickException(str(error)) from error
         answered = starter.fill_demo(seed=seed_value, months=months)
+        asked = inquiry_starter.fill_demo(seed=seed_value, months=months)
         db.session.commit()
         click.echo(f"Created {summary['residents']} residents in {summary['households']} "
                    f"households with {summary['events']} usage events over {months} months, "
                    f"{answered['responses']} survey responses to "
-                   f"{answered['invitations']} invitations, "
+                   f"{answered['invitations']} invitations, {asked['inquiries']} inquiries "
+                   f"with {asked['messages']} messages, "
                    f"in {time.perf_counter() - started:.1f} s.")
         started = time.perf_counter()
         days = history_days(months, local_today())

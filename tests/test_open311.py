@@ -133,6 +133,8 @@ def open311(catalogue):
     (recycling station, private), and a key for the environment division."""
     bulky = factories.service("bulky-waste-collection")
     bulky.public_space = True
+    # the catalogue marks the recycling station public-space; here it plays a private one
+    factories.service("recycling-station").public_space = False
     db.session.add_all([
         ServiceAttribute(service_id=bulky.id, code="SIZE", datatype="singlevaluelist",
                          required=True, position=1, description_ja="大きさ",

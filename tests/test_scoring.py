@@ -21,8 +21,11 @@ from portal.engagement.models import (
     ScoringModel,
 )
 from portal.extensions import db
+from portal.inquiries.friction import overdue_at, pending_at
+from portal.inquiries.models import Inquiry
 from portal.services.models import UsageEvent
 from tests import factories, survey_rows
+from tests.inquiry_factories import inquiry
 
 DAY = date(2026, 6, 10)
 # T: the end of DAY in the municipality's time zone (the testing default, Asia/Tokyo)
@@ -321,7 +324,8 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
     """Same inputs, same scores: the recompute agrees with the reference model to
     four decimals, on whichever database runs the suite — usage events and survey
     answers (identified and anonymous surveys, about a service or none, every
-    question type, answers inside and outside both 365-day windows)."""
+    question type, answers inside and outside both 365-day windows) and inquiries
+    (pending and resolved, inside and outside the windows)."""
     rng = random.Random(20261122)
     model_for("waste-sorting-app", users["manager"], recency=10, frequency=60, friction=30,
               red_below=40, green_from=80)  # satisfaction without weight
@@ -348,12 +352,20 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
                 survey_rows.respond(asked, who, numbers,
                                     at=at(rng.choice([rng.uniform(-5, 800),
                                                       rng.uniform(350, 400)])))
+        for _ in range(rng.randint(0, 3)):  # inquiries, pending or resolved, in and out
+            received = rng.uniform(-5, 150)
+            item = inquiry(resident=who, service=rng.choice(slugs), received_at=at(received))
+            item.status = rng.choice(["new", "open", "waiting", "resolved", "closed"])
+            if item.status in ("resolved", "closed"):
+                item.resolved_at = at(received - rng.uniform(0, 60))
+    db.session.flush()
     scoring.recompute(DAY)
     events = db.session.scalars(select(UsageEvent)).all()
+    inquiries = db.session.scalars(select(Inquiry)).all()
     answers = [(r.resident_id, r.survey.service_id, r.submitted_at, a.question.type, a.number)
                for r in db.session.scalars(select(survey_rows.Response))
                for a in r.answers if not r.survey.anonymous]
-    with_satisfaction = 0
+    with_satisfaction = with_friction = 0
     models = weights.models_in_force([factories.service(s) for s in slugs])
     checked = 0
     for who in residents:
@@ -376,6 +388,14 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
                 return [(kind, number) for when, kind, number in said
                         if cut - timedelta(days=365) <= when < cut]
 
+            theirs = [i for i in inquiries
+                      if i.resident_id == who.id and i.service_id == service.id]
+
+            def friction(cut, theirs=theirs, window=window):
+                pending = [i for i in theirs if pending_at(i, cut, window)]
+                return explain.friction(len(pending),
+                                        sum(1 for i in pending if overdue_at(i, cut)))
+
             def reference(cut, mine=mine, interval=interval, window=window, model=model):
                 before = [m for m in mine if m < cut]
                 if not before:
@@ -386,13 +406,15 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
                     {"recency": explain.recency(days, interval),
                      "frequency": explain.frequency(n, interval, window),
                      "satisfaction": explain.satisfaction(satisfied(cut)),
-                     "friction": 100.0}, model.weights())
+                     "friction": friction(cut)}, model.weights())
 
             assert stored.score == pytest.approx(reference(END), abs=1e-4), (who.id, slug)
             expected = explain.satisfaction(satisfied(END))
             assert stored.satisfaction == pytest.approx(expected, abs=1e-4), (who.id, slug)
             assert stored.satisfaction_answers == len(satisfied(END))
             with_satisfaction += expected is not None
+            assert stored.friction == friction(END), (who.id, slug)
+            with_friction += friction(END) < 100
             then = reference(END - timedelta(days=30))
             if then is None and service.eligibility and \
                     who.created_at < END - timedelta(days=30):
@@ -401,7 +423,7 @@ def test_sql_matches_the_python_reference_on_random_data(catalogue, users):
             assert stored.band == explain.band(stored.score, model.red_below, model.green_from)
             assert stored.model_id == model.id
             checked += 1
-    assert checked > 40 and with_satisfaction > 10
+    assert checked > 40 and with_satisfaction > 10 and with_friction > 5
 
 
 def test_every_score_explains_itself(catalogue):

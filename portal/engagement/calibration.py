@@ -28,9 +28,11 @@ A model version's figures use the score stored on S where that version made it,
 and otherwise the score it gives the use known on S ("re-scored": recency and
 frequency worked out again from the usage events of the window before S by the
 recompute's own expressions, ``scoring._Inputs``; satisfaction from the survey
-answers of the 365 days up to S, missing without any; friction 100, as the
-recompute has them). Everything is set-based: one bounded
-grouped pass over each service's events of the window before S, joined to the
+answers of the 365 days up to S, missing without any; friction from the
+inquiries pending at the end of S as the stored times tell it,
+``portal.inquiries.friction``, as the recompute has them). Everything is
+set-based: one bounded grouped pass over each service's events of the window
+before S and one over its inquiries received in the window before S, joined to the
 snapshot and the current scores; the figures of every model version shown come
 from one query over that (counts per band and decile, and the AUC from midranks
 by window functions).
@@ -67,6 +69,7 @@ from portal.engagement.scoring import (
     current_as_of,
 )
 from portal.extensions import db
+from portal.inquiries.friction import friction_counts
 from portal.services.models import Service, UsageEvent
 from portal.sql import days_between, round_float
 from portal.surveys.models import Survey
@@ -197,9 +200,12 @@ def _population(service: Service, models: list, span: Horizon):
                                    end_then).where(Survey.service_id == service.id).subquery()
     said = (select(answers.c.resident_id, func.avg(answers.c.value).label("satisfaction"))
             .group_by(answers.c.resident_id).subquery("said"))
+    # the friction as it was on S: the inquiries pending at the end of S
+    fr = friction_counts([service.id], p.window, end_then).subquery("friction")
+    friction = p.friction(fr.c.pending, fr.c.overdue)
     columns = {f"rescored_{k}": round_float(q.score(q.recency(then.c.days),
                                                     q.frequency(then.c.uses),
-                                                    said.c.satisfaction), DIGITS)
+                                                    said.c.satisfaction, friction), DIGITS)
                for k, q in enumerate(inputs)}
     joined = (select(s.c.score.label("stored_score"), s.c.band.label("stored_band"),
                      s.c.model_id,
@@ -207,6 +213,7 @@ def _population(service: Service, models: list, span: Horizon):
                           else_=0).label("lapsed"),
                      *(value.label(name) for name, value in columns.items()))
               .select_from(then.outerjoin(said, said.c.resident_id == then.c.resident_id)
+                           .outerjoin(fr, fr.c.resident_id == then.c.resident_id)
                            .join(s, and_(s.c.as_of == span.then,
                                              s.c.service_id == service.id,
                                              s.c.resident_id == then.c.resident_id))

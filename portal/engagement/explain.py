@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from portal.engagement.models import MEASURES, EngagementScore
@@ -80,6 +82,34 @@ def satisfaction(answers: Iterable[tuple[str, int]]) -> float | None:
     → × 10, CES 1–7 → (v − 1) / 6 × 100). None when there are none."""
     values = [normalised(kind, number) for kind, number in answers]
     return sum(values) / len(values) if values else None
+
+
+FRICTION_STEP = 25  # points per pending inquiry, and per overdue one (scoring.py's)
+
+
+def friction(pending: int, overdue: int) -> float:
+    """The friction measure from the resident's inquiries about a service pending at
+    the cut (received in the scoring window; ``portal.inquiries.friction``) and how
+    many of them were overdue: 100 − 25 per pending one − 25 more per overdue one,
+    at least 0; 100 without any."""
+    return max(0.0, 100.0 - FRICTION_STEP * (pending + overdue))
+
+
+def friction_text(pending: int, overdue: int, window_days: int) -> str:
+    """The friction line of a score's explanation, naming the numbers: "2 open
+    inquiries, 1 of them overdue: −75"."""
+    if not pending:
+        return _("Friction: no open inquiries about this service received in the last "
+                 "%(window)s days: 100.", window=window_days)
+    opened = ngettext("%(num)d open inquiry", "%(num)d open inquiries", pending)
+    what = (_("%(open)s, %(late)d of them overdue", open=opened, late=overdue) if overdue
+            else _("%(open)s, none overdue", open=opened))
+    points = FRICTION_STEP * (pending + overdue)
+    if points > 100:
+        return _("Friction: %(what)s (received in the last %(window)s days): −%(points)d, "
+                 "so 0, the lowest.", what=what, window=window_days, points=points)
+    return _("Friction: %(what)s (received in the last %(window)s days): −%(points)d.",
+             what=what, window=window_days, points=points)
 
 
 def weighted_mean(measures: dict[str, float | None], weights: dict[str, int]) -> float | None:

@@ -102,6 +102,10 @@ class EngagementScore(db.Model):
     friction: Mapped[float | None] = mapped_column(Float)
     # the survey answers behind the satisfaction measure (its mean), 0 when it is missing
     satisfaction_answers: Mapped[int] = mapped_column(Integer, default=0)
+    # the inquiries behind the friction measure: pending in the window, and how many of
+    # them were overdue (0 and 0: friction 100)
+    inquiries_pending: Mapped[int] = mapped_column(Integer, default=0)
+    inquiries_overdue: Mapped[int] = mapped_column(Integer, default=0)
     last_use_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     days_since_last_use: Mapped[float | None] = mapped_column(Float)
     uses_in_window: Mapped[int] = mapped_column(Integer, default=0)

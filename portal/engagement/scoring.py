@@ -14,7 +14,12 @@ gets a score at T = the end of D:
   of identified surveys about the service submitted in the 365 days up to T
   (T − 365 d ≤ t < T), each normalised to 0–100
   (``portal.surveys.signals.satisfaction_answers``); missing when there are none;
-- friction: 100 until inquiries exist;
+- friction: 100 − 25 × (the resident's inquiries about the service received in
+  the window W = max(90 days, i) — the one frequency counts uses in — and still
+  pending at T: status new, open or waiting) − 25 × (those of them overdue at T:
+  due before T), floored at 0; 100 when there are none. Merged duplicates are
+  closed and do not count. For T in the past, "pending at T" is worked out from
+  the stored times (``portal.inquiries.friction``);
 - score: the weighted mean of the present measures (a missing measure's weight is
   shared out in proportion); an eligible resident who never used the service
   scores 0 with the reason "eligible_never_used";
@@ -24,13 +29,17 @@ gets a score at T = the end of D:
   then, worked out in the same pass (so a change of weights does not read as a
   fall, and no daily copy of every score has to be kept for it) — with the
   satisfaction of then, the answers of the 365 days up to T − 30 d (a new answer
-  is not a jump of the model).
+  is not a jump of the model), and the friction of then, the inquiries pending at
+  T − 30 d (received in the window before it; overdue then) as the stored times
+  tell it.
 
 Residents without consent to profiling, and erased records, are not scored.
 Everything is SQL over sets: one grouped pass over the survey answers of the
 run (``score_satisfaction``: per resident and service, the satisfaction now and
-30 days ago), one grouped pass over each service's usage events, joined to it
-only for services that have answers, into a fresh table that replaces the
+30 days ago), one grouped pass over the inquiries per distinct window
+(``score_friction``: the pending and overdue counts now and 30 days ago), one
+grouped pass over each service's usage events, joined to each only for services
+that have rows in it, into a fresh table that replaces the
 current scores, then the aggregates, all in the caller's single transaction, so
 readers see the old scores or the new ones, never a mix. The scores of a month's
 first day (and of any older day a run fills in) are kept as snapshots: the
@@ -83,6 +92,7 @@ from portal.engagement.models import (
     Trend,
 )
 from portal.extensions import db
+from portal.inquiries.friction import friction_counts
 from portal.residents.models import Resident
 from portal.services.models import Service, UsageEvent
 from portal.sql import CreateTableAs, days_between, round_float
@@ -94,6 +104,7 @@ TREND_STEP = 1.0  # points: a smaller change is "same"
 AT_RISK_DROP = 15.0  # points within 30 days
 HISTOGRAM_BINS = 10
 DIGITS = 4  # stored precision: the same on SQLite and PostgreSQL
+FRICTION_STEP = 25.0  # points of friction per pending inquiry, and per overdue one
 
 def forget_resident(resident_id: int) -> None:
     """Remove every score of a resident who withdrew consent (or was erased)."""
@@ -124,7 +135,7 @@ def current_as_of() -> date | None:
     return db.session.scalar(select(func.max(EngagementScore.as_of)))
 
 
-def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
+def recompute(as_of: date, *, actor: User | None = None, friction: bool = True) -> ScoreRun:
     """Score every resident and service in scope for the local day ``as_of``.
 
     The new scores go into a fresh table (``engagement_scores_next``) that then
@@ -135,7 +146,12 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
     readers are held up only for the swap and the commit (SQLite readers never
     wait). An older day (filling history) writes its snapshot and aggregates
     only; a month's first day also keeps its snapshot. A failure leaves the
-    transaction to be rolled back, and with it everything the run created."""
+    transaction to be rolled back, and with it everything the run created.
+
+    ``friction=False`` is for ``bench/inquiries_bench.py`` only: it skips the pass
+    over the inquiries and scores friction 100 for everyone (as before inquiries
+    existed), so that the bench can time the measure's cost. Nothing else may pass
+    it: the scores it writes ignore every inquiry."""
     started = time.perf_counter()
     connection = db.session.connection()
     postgresql = connection.dialect.name == "postgresql"
@@ -154,17 +170,22 @@ def recompute(as_of: date, *, actor: User | None = None) -> ScoreRun:
 
     fresh = _fresh_table(postgresql)
     satisfaction = _satisfaction_table(postgresql)
-    temporary = [fresh, satisfaction] if postgresql else [fresh, UNSCORED, satisfaction]
+    frictions = _friction_table(postgresql)
+    temporary = [fresh, satisfaction, frictions] if postgresql \
+        else [fresh, UNSCORED, satisfaction, frictions]
     for table in temporary:  # left over by a run that was not rolled back
         table.drop(connection, checkfirst=True)
-    answered = _fill_satisfaction(connection, satisfaction, end,
-                                  local_day_start(as_of - timedelta(days=29)), postgresql)
+    month_ago = local_day_start(as_of - timedelta(days=29))
+    answered = _fill_satisfaction(connection, satisfaction, end, month_ago, postgresql)
+    frictioned = _fill_friction(connection, frictions, services, end, month_ago, postgresql,
+                                skip=not friction)
     year = as_of.year
     used, never = [], []
     for service in services:
         inputs = _Inputs(service, models[service.id], as_of, end)
         used.append(_used(inputs, _unscored(postgresql), previous=replace_current,
-                          satisfaction=satisfaction if service.id in answered else None))
+                          satisfaction=satisfaction if service.id in answered else None,
+                          friction=frictions if service.id in frictioned else None))
         if inputs.has_rule:
             never.append(_never_used(inputs, year, previous=replace_current))
     _fill(connection, fresh, used, never, postgresql)
@@ -212,6 +233,7 @@ def rewrite_aggregates(as_of: date) -> None:
 
 FRESH = "engagement_scores_next"
 SATISFACTION = "score_satisfaction"
+FRICTION = "score_friction"
 # OFFSET 0, written out (a bound 0 is not a fence for PostgreSQL's planner)
 FENCE = literal_column("0")
 # residents who are not scored (no consent to profiling, or erased), for this run
@@ -269,6 +291,45 @@ def _fill_satisfaction(connection, table: Table, end, month_ago, postgresql: boo
     connection.execute(insert(table).from_select([c.name for c in table.columns], grouped))
     if postgresql:
         connection.execute(text(f"ANALYZE {SATISFACTION}"))
+    return set(connection.execute(select(table.c.service_id).distinct()).scalars())
+
+
+def _friction_table(postgresql: bool) -> Table:
+    """Per (service, resident) with a pending inquiry now or 30 days ago: the
+    inquiries pending and overdue at T and at T − 30 d (``portal.inquiries.friction``).
+    Temporary on SQLite, an ordinary table made and dropped in the run's transaction
+    on PostgreSQL, as ``score_satisfaction``."""
+    return Table(FRICTION, MetaData(),
+                 Column("service_id", Integer, nullable=False),
+                 Column("resident_id", Integer, nullable=False),
+                 Column("pending", Integer, nullable=False),
+                 Column("overdue", Integer, nullable=False),
+                 Column("pending_then", Integer, nullable=False),
+                 Column("overdue_then", Integer, nullable=False),
+                 PrimaryKeyConstraint("service_id", "resident_id", name=f"pk_{FRICTION}"),
+                 prefixes=[] if postgresql else ["TEMPORARY"], sqlite_with_rowid=False)
+
+
+def _fill_friction(connection, table: Table, services: list[Service], end, month_ago,
+                   postgresql: bool, *, skip: bool = False) -> set[int]:
+    """One grouped pass over the inquiries per distinct scoring window of the active
+    services (a handful: most services have the 90-day window) into ``table``; the
+    services that have rows (only their statements join it). ``skip``: the bench's
+    run without friction — the table stays empty."""
+    table.create(connection)
+    if skip:
+        return set()
+    by_window: dict[int, list[int]] = {}
+    for service in services:
+        by_window.setdefault(max(90, service.expected_interval_days), []).append(service.id)
+    names = [c.name for c in table.columns]
+    for window, ids in sorted(by_window.items()):
+        counts = friction_counts(ids, window, end, month_ago)
+        if not postgresql:  # SQLite: in the key's order
+            counts = counts.order_by(*counts.selected_columns[:2])
+        connection.execute(insert(table).from_select(names, counts))
+    if postgresql:
+        connection.execute(text(f"ANALYZE {FRICTION}"))
     return set(connection.execute(select(table.c.service_id).distinct()).scalars())
 
 
@@ -375,26 +436,39 @@ class _Inputs:
         raw = uses * (100.0 * self.interval / self.window)
         return case((raw > 100, 100.0), else_=raw)
 
-    def score(self, recency, frequency, satisfaction=None):
+    def score(self, recency, frequency, satisfaction=None, friction=None):
         """The weighted mean of a used service's measures: recency and frequency are
         always there, satisfaction (a column that is NULL where there are no answers;
         None: missing for every row) is there for residents who answered, and
-        friction is 100 until inquiries exist."""
+        friction (an expression that is never NULL; None: 100 for every row, a
+        service without pending inquiries) always."""
         return weighted_mean({"recency": recency, "frequency": frequency,
                               "satisfaction": None if satisfaction is None
                               else Sometimes(satisfaction),
-                              "friction": 100.0}, self.weights)
+                              "friction": 100.0 if friction is None else friction},
+                             self.weights)
+
+    @staticmethod
+    def friction(pending, overdue):
+        """100 − 25 per pending inquiry − 25 more per overdue one, at least 0; 100
+        without any (NULL counts: the resident has no row in ``score_friction``)."""
+        raw = literal(100.0) - FRICTION_STEP * (func.coalesce(pending, 0)
+                                                + func.coalesce(overdue, 0))
+        return case((raw < 0, 0.0), else_=raw)
 
     def band(self, score):
         return case((score < self.red_below, Band.RED.value),
                     (score < self.green_from, Band.YELLOW.value), else_=Band.GREEN.value)
 
 
-def _used(p: _Inputs, unscored, *, previous: bool, satisfaction: Table | None = None):
+def _used(p: _Inputs, unscored, *, previous: bool, satisfaction: Table | None = None,
+          friction: Table | None = None):
     """Residents who used the service: one grouped pass over its events (the index's
     order) for the inputs now and 30 days ago, then the measures and the scores —
     with the satisfaction now and then looked up in ``satisfaction`` (the run's
-    ``score_satisfaction``) for a service that has answers; without it, missing."""
+    ``score_satisfaction``) for a service that has answers; without it, missing;
+    and the inquiries behind friction now and then in ``friction`` (the run's
+    ``score_friction``) for a service that has pending ones; without it, 100."""
     e = UsageEvent.__table__
     at = e.c.occurred_at
     window_start = p.end - timedelta(days=p.window)
@@ -430,6 +504,16 @@ def _used(p: _Inputs, unscored, *, previous: bool, satisfaction: Table | None = 
                                            sat.c.resident_id == u.resident_id))
         sat_now, sat_then = sat.c.satisfaction, sat.c.satisfaction_then
         answers = func.coalesce(sat.c.answers, 0)
+    if friction is None:
+        fr_now = fr_then = None
+        pending = overdue = literal(0)
+    else:
+        f = friction
+        source = source.outerjoin(f, and_(f.c.service_id == p.service_id,
+                                          f.c.resident_id == u.resident_id))
+        fr_now = p.friction(f.c.pending, f.c.overdue)
+        fr_then = p.friction(f.c.pending_then, f.c.overdue_then)
+        pending, overdue = func.coalesce(f.c.pending, 0), func.coalesce(f.c.overdue, 0)
     scored = (select(
         u.resident_id, u.last_use, u.uses, round_float(u.days, DIGITS).label("days"),
         *kpis.pair_values(u, p.end, p.month_ago),
@@ -437,15 +521,19 @@ def _used(p: _Inputs, unscored, *, previous: bool, satisfaction: Table | None = 
         round_float(frequency, DIGITS).label("frequency"),
         (null() if sat_now is None else round_float(sat_now, DIGITS)).label("satisfaction"),
         answers.label("satisfaction_answers"),
-        round_float(p.score(recency, frequency, sat_now), DIGITS).label("score"),
+        (literal(100.0) if fr_now is None else fr_now).label("friction"),
+        pending.label("inquiries_pending"), overdue.label("inquiries_overdue"),
+        round_float(p.score(recency, frequency, sat_now, fr_now), DIGITS).label("score"),
         case((u.last_use_then.is_(None), never_then),
              else_=round_float(p.score(p.recency(days_then), p.frequency(u.uses_then),
-                                       sat_then), DIGITS)).label("score_then"))
+                                       sat_then, fr_then), DIGITS)).label("score_then"))
         .select_from(source).offset(FENCE).subquery("scored"))
     return _rows(p, scored, previous=previous, values={
         "reason": null(), "recency": scored.c.recency, "frequency": scored.c.frequency,
         "satisfaction": scored.c.satisfaction,
-        "satisfaction_answers": scored.c.satisfaction_answers, "friction": literal(100.0),
+        "satisfaction_answers": scored.c.satisfaction_answers, "friction": scored.c.friction,
+        "inquiries_pending": scored.c.inquiries_pending,
+        "inquiries_overdue": scored.c.inquiries_overdue,
         "last_use_at": scored.c.last_use, "days_since_last_use": scored.c.days,
         "uses_in_window": scored.c.uses, "score_30d_ago": scored.c.score_then,
         **{name: scored.c[name] for name in kpis.PAIR_COLUMNS}})
@@ -464,7 +552,7 @@ def _never_used(p: _Inputs, year: int, *, previous: bool):
     return _rows(p, never, previous=previous, values={
         "reason": literal(NEVER_USED), "recency": null(), "frequency": null(),
         "satisfaction": null(), "satisfaction_answers": literal(0), "friction": null(),
-        "last_use_at": null(),
+        "inquiries_pending": literal(0), "inquiries_overdue": literal(0), "last_use_at": null(),
         "days_since_last_use": null(), "uses_in_window": literal(0),
         "score_30d_ago": never.c.score_then, **dict.fromkeys(kpis.PAIR_COLUMNS, literal(0))})
 

@@ -14,7 +14,7 @@ from portal.audit.recording import record, record_many
 from portal.auth.accounts import find_by_email
 from portal.charts import render_svg
 from portal.engagement import charts, dashboards
-from portal.engagement.explain import explain
+from portal.engagement.explain import explain, friction_text
 from portal.extensions import db
 from portal.forms import filter_values
 from portal.permissions import (
@@ -111,6 +111,8 @@ def _scores(resident: Resident, uses: list[records.ServiceUse]) -> list[dict]:
                                      width=160, height=36,
                                      id_prefix=f"spark-{score.service_id}"),
              "explanation": explain(score),
+             "friction": friction_text(score.inquiries_pending, score.inquiries_overdue,
+                                       score.window_days),
              "answers": behind.get(score.service_id, [])} for score in scores]
 
 

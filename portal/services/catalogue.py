@@ -48,6 +48,8 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> dict[str, int]:
         service.department_id = departments[item["department"]].id
         for field in SERVICE_FIELDS:
             setattr(service, field, item.get(field))
+        # reports about a place anyone may see (Open311 may show their address)
+        service.public_space = bool(item.get("public_space", False))
     db.session.flush()
     return {"departments": len(data["departments"]), "services": len(data["services"]),
             "created": created, "updated": updated}
