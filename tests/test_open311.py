@@ -617,3 +617,21 @@ def test_an_oversized_body_is_413_in_the_open311_format(client, open311, app):
     finally:
         app.config["MAX_CONTENT_LENGTH"] = original
     assert count_inquiries() == 0
+
+
+def test_staff_see_the_apps_answers_in_their_language(client, open311, app, users):
+    """The inquiry page shows the attribute values by their names, the caller's
+    details and the app's photo link; the public GET shows none of the caller's."""
+    posted = _posted(client, open311, **{"attribute[ITEMS][]": ["sofa", "desk"]})
+    from tests.conftest import sign_in
+
+    staff = sign_in(app.test_client(), users["admin"])
+    page = staff.get(f"/admin/inquiries/{posted.id}",
+                     headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<dt>Size</dt><dd>Large</dd>" in page
+    assert "<dt>What is it?</dt><dd>Sofa, 机</dd>" in page  # no English name: the Japanese
+    assert "Taro" in page and "090-1234-5678" in page
+    assert 'href="https://example.org/photo.jpg" rel="noopener noreferrer nofollow"' in page
+    ja = staff.get(f"/admin/inquiries/{posted.id}",
+                   headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "<dt>大きさ</dt><dd>大</dd>" in ja

@@ -20,6 +20,7 @@ from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.forms import EmptyForm, filter_values
 from portal.i18n import language_names
+from portal.i18n_fields import current_locale, localized_pair
 from portal.inquiries import admin_bp, operations, queue, replies
 from portal.inquiries.admin_forms import (
     AssignForm,
@@ -40,10 +41,12 @@ from portal.inquiries.models import (
     InquiryPhoto,
     InquiryStatus,
     ReplyTemplate,
+    ServiceAttribute,
 )
 from portal.inquiries.operations import InquiryError
 from portal.inquiries.sla import sla_state
 from portal.mail.outbox import dispatch
+from portal.open311.attributes import value_name
 from portal.permissions import can_work_inquiries, permission_required
 from portal.rendering import render_and_commit
 from portal.residents.models import Resident
@@ -304,6 +307,7 @@ def _render_detail(inquiry: Inquiry, code: int = 200, **forms):
     merged_from = list(db.session.scalars(select(Inquiry.id).where(
         Inquiry.merged_into_id == inquiry.id).order_by(Inquiry.id)))
     templates = _templates(inquiry)
+    attributes = attribute_rows(inquiry)
     context = {
         "reply_form": ReplyForm(formdata=None, templates=templates),
         "note_form": NoteForm(formdata=None),
@@ -324,10 +328,34 @@ def _render_detail(inquiry: Inquiry, code: int = 200, **forms):
         describe=EventWords(messages), photos=photos_by_message, merged_from=merged_from,
         first_response=_due(inquiry.first_response_due_at, inquiry.first_response_at, now),
         resolution=_due(inquiry.resolution_due_at, inquiry.resolved_at, now),
-        state=sla_state(inquiry.due_at, now), now=now,
+        state=sla_state(inquiry.due_at, now), now=now, attributes=attributes,
         reply_language=localized_language(inquiry.locale), **context)
     db.session.commit()
     return page, code
+
+
+def attribute_rows(inquiry: Inquiry) -> list[tuple[str, str, str]]:
+    """The inquiry's Open311 attribute values as (question, answer, lang of the
+    question): list values by their names in the reader's language; a code the
+    service no longer defines as it was sent."""
+    if not inquiry.attributes:
+        return []
+    locale, default = current_locale(), current_app.config["DEFAULT_LOCALE"]
+    definitions = {a.code: a for a in db.session.scalars(select(ServiceAttribute).where(
+        ServiceAttribute.service_id == inquiry.service_id).order_by(ServiceAttribute.position))}
+    order = {code: n for n, code in enumerate(definitions)}
+    rows = []
+    for code, value in inquiry.attributes.items():
+        definition = definitions.get(code)
+        values = value if isinstance(value, list) else [value]
+        if definition is None:
+            rows.append((len(order), code, ", ".join(map(str, values)), ""))
+            continue
+        names = {v.get("key"): value_name(v, locale, default) for v in definition.values or []}
+        question, lang = localized_pair(definition, "description")
+        rows.append((order[code], question or code,
+                     ", ".join(names.get(str(v), str(v)) for v in values), lang))
+    return [row[1:] for row in sorted(rows, key=lambda row: row[0])]
 
 
 def localized_language(locale: str) -> str:
