@@ -308,3 +308,18 @@ def test_merged_inquiry_shows_as_duplicate(manager_client, users):
     page = manager_client.get("/admin/inquiries/?status=closed").get_data(as_text=True)
     assert numbers_on(page) == [a.id]
     assert db.session.get(Inquiry, a.id).merged_into_id == b.id
+
+
+def test_due_times_show_the_day_they_close(manager_client, users):
+    """A due time is the midnight ending its day: the queue and the page show that day."""
+    from datetime import UTC, datetime
+
+    item = make_inquiry(received_at=datetime(2026, 12, 7, 1, 0, tzinfo=UTC))  # Mon 10:00 JST
+    db.session.commit()
+    assert item.first_response_due_at == datetime(2026, 12, 8, 15, 0, tzinfo=UTC)  # Wed 0:00
+    headers = {"Accept-Language": "en"}
+    queue = manager_client.get("/admin/inquiries/?status=all", headers=headers)
+    assert "by Dec 8, 2026" in queue.get_data(as_text=True)
+    page = manager_client.get(f"/admin/inquiries/{item.id}", headers=headers)
+    assert "by the end of Dec 8, 2026" in page.get_data(as_text=True)
+    assert "Dec 9, 2026" not in page.get_data(as_text=True).split("Resolution due")[0]
