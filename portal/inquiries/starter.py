@@ -107,17 +107,56 @@ def seed_service_attributes() -> int:
 
 # -- the demo ----------------------------------------------------------------------------
 
+#: (subject ja, subject en, description ja, description en) per category
 SUBJECTS = {
-    InquiryCategory.QUESTION: [("手続きについて教えてください", "How does the procedure work?"),
-                               ("必要な書類は何ですか", "Which documents do I need?"),
-                               ("受付時間について", "About the opening hours")],
-    InquiryCategory.REQUEST: [("予約を変更したい", "I would like to change my booking"),
-                              ("書類の再発行をお願いします", "Please reissue the document")],
-    InquiryCategory.COMPLAINT: [("窓口の待ち時間が長い", "The wait at the counter was long"),
-                                ("案内がわかりにくい", "The information was confusing")],
-    InquiryCategory.PROBLEM: [("集積所のごみがあふれています", "The station is overflowing"),
-                              ("オンライン申請でエラーが出ます", "The online form shows an error")],
+    InquiryCategory.QUESTION: [
+        ("手続きについて教えてください", "How does the procedure work?",
+         "初めて利用します。申し込みの流れと、どのくらい時間がかかるかを教えてください。",
+         "I am using this for the first time. How do I apply, and how long does it take?"),
+        ("必要な書類は何ですか", "Which documents do I need?",
+         "窓口に行く前に、持っていく書類を確認したいです。代理人の場合も知りたいです。",
+         "Before I come to the counter I would like to know what to bring, also for a "
+         "representative."),
+        ("受付時間について", "About the opening hours",
+         "土曜日や平日の夜にも受け付けていますか。", "Are you open on Saturdays or on weekday "
+         "evenings?")],
+    InquiryCategory.REQUEST: [
+        ("予約を変更したい", "I would like to change my booking",
+         "来週の予約を別の日に変更したいのですが、オンラインでできません。",
+         "I would like to move next week's booking to another day, but I cannot do it online."),
+        ("書類の再発行をお願いします", "Please reissue the document",
+         "以前受け取った通知をなくしてしまいました。再発行できますか。",
+         "I have lost the notice I received. Can it be reissued?")],
+    InquiryCategory.COMPLAINT: [
+        ("窓口の待ち時間が長い", "The wait at the counter was long",
+         "昨日の午前中、窓口で1時間以上待ちました。混雑状況を事前に知る方法はありますか。",
+         "Yesterday morning I waited more than an hour at the counter. Can I see how busy it "
+         "is beforehand?"),
+        ("案内がわかりにくい", "The information was confusing",
+         "ウェブサイトの説明と窓口での説明が違っていて、二度足を運ぶことになりました。",
+         "The website and the counter told me different things, so I had to come twice.")],
+    InquiryCategory.PROBLEM: [
+        ("オンライン申請でエラーが出ます", "The online form shows an error",
+         "送信ボタンを押すとエラーになり、最初からやり直しになります。",
+         "When I press send I get an error and have to start again."),
+        ("予約確認のメールが届きません", "No booking confirmation e-mail arrived",
+         "予約したはずですが、確認メールが届いていません。迷惑メールにもありません。",
+         "I think I booked, but no confirmation arrived, not even in the spam folder.")],
 }
+#: problems reported about a public-space service (street, station, park)
+PUBLIC_PROBLEMS = [
+    ("集積所のごみがあふれています", "The collection point is overflowing",
+     "回収日の翌日ですが、集積所からごみがあふれて道路に散らばっています。",
+     "It is the day after collection, but the collection point is overflowing onto the road."),
+    ("不法投棄があります", "Illegal dumping",
+     "集積所の横に古い家電が置かれたままになっています。", "Old appliances have been left "
+     "next to the collection point."),
+    ("設備が壊れています", "Something is broken",
+     "集積所のネットが破れていて、カラスがごみを荒らしています。",
+     "The net at the collection point is torn and crows are getting at the rubbish."),
+]
+#: the names reporters give in an Open311 app (no resident record: apps do not say who)
+APP_REPORTERS = ["Taro", "Hanako Y.", "さくら", ""]
 TARGETS: dict[tuple[str, int], tuple[int, int]] = {}
 STAFF_CHANNELS = [InquiryChannel.PHONE, InquiryChannel.PHONE, InquiryChannel.COUNTER,
                   InquiryChannel.EMAIL, InquiryChannel.LETTER]
@@ -160,6 +199,7 @@ def fill_demo(*, seed: int, months: int, share: float = 0.12) -> dict[str, int]:
             rows.append(_row(rng, service, resident_id, locales.get(resident_id, "ja"),
                              now, span, calendar, last_use))
             plans.append(rows[-1].pop("_plan"))
+    rows += _demo_residents_own(rng, services, pairs, now, span, calendar, plans)
     if not rows:
         return {"inquiries": 0, "messages": 0}
     # ids given here: one executemany of uniform rows (RETURNING per row is slow on SQLite)
@@ -187,19 +227,46 @@ def fill_demo(*, seed: int, months: int, share: float = 0.12) -> dict[str, int]:
     return {"inquiries": len(ids), "messages": len(messages), "merged": merged}
 
 
+def _demo_residents_own(rng: random.Random, services: dict[int, Service], pairs, now,
+                        span: int, calendar, plans: list) -> list[dict[str, Any]]:
+    """The demo resident's account (``resident@demo.example``) gets two inquiries of its
+    own — one answered and waiting for them, one resolved last week — so My page and
+    the inquiry pages have something to show when one signs in as them."""
+    from portal.demo.generator import demo_accounts
+
+    email = next((a["email"] for a in demo_accounts() if a["role"] == Role.RESIDENT), None)
+    resident = db.session.scalar(select(Resident).join(User, User.id == Resident.user_id)
+                                 .where(User.email == email)) if email else None
+    used = [(service_id, last) for r, service_id, last in pairs
+            if resident is not None and r == resident.id and service_id in services]
+    if not used:
+        return []
+    made = []
+    for (service_id, last), outcome, days in zip(used * 2, ("waiting", "resolved"), (3, 9),
+                                                  strict=False):
+        row = _row(rng, services[service_id], resident.id, resident.preferred_locale, now,
+                   span, calendar, last, outcome=outcome, days_ago=days)
+        row["channel"] = InquiryChannel.WEB
+        plans.append(row.pop("_plan"))
+        made.append(row)
+    return made
+
+
 def _row(rng: random.Random, service: Service, resident_id: int, locale: str, now, span: int,
-         calendar, last_use) -> dict[str, Any]:
+         calendar, last_use, *, outcome: str | None = None, days_ago: float | None = None
+         ) -> dict[str, Any]:
     public = bool(service.public_space)
     category = (InquiryCategory.PROBLEM if public and rng.random() < 0.7 else
                 rng.choice([InquiryCategory.QUESTION, InquiryCategory.QUESTION,
                             InquiryCategory.REQUEST, InquiryCategory.COMPLAINT,
                             InquiryCategory.PROBLEM]))
-    if public and service.service_code and rng.random() < 0.5:
+    if outcome is None and public and service.service_code and rng.random() < 0.5:
         channel = InquiryChannel.OPEN311
     else:
         channel = InquiryChannel.WEB if rng.random() < 0.55 else rng.choice(STAFF_CHANNELS)
     # most inquiries are recent; an inquiry follows a use of the service
-    days_ago = rng.uniform(0, 90) if rng.random() < 0.7 else rng.uniform(0, span)
+    if days_ago is None:
+        days_ago = rng.uniform(0, 90) if rng.random() < 0.7 else rng.uniform(0, span)
     received = max(now - timedelta(days=days_ago), min(now, last_use + timedelta(hours=2)))
     key = (category, service.id)
     if key not in TARGETS:  # one look-up per category and service, not per inquiry
@@ -210,11 +277,16 @@ def _row(rng: random.Random, service: Service, resident_id: int, locale: str, no
     age = (now - received).days
     # how far it got: older inquiries are done more often
     roll = rng.random()
-    if age > 20:
-        outcome = "resolved" if roll < 0.72 else "closed" if roll < 0.9 else "open"
+    if outcome is not None:
+        pass  # chosen by the caller (the demo resident's own inquiries)
+    elif age > 20:
+        outcome = "resolved" if roll < 0.76 else "closed" if roll < 0.99 else "open"
+    elif age > 7:
+        outcome = "resolved" if roll < 0.8 else "waiting" if roll < 0.9 else "open"
     else:
-        outcome = ("new" if roll < 0.25 else "open" if roll < 0.5 else "waiting"
-                   if roll < 0.65 else "resolved")
+        # an office answers within days: "new" only for the last two days' inquiries
+        outcome = ("new" if roll < 0.25 and age <= 2 else "open" if roll < 0.45 else
+                   "waiting" if roll < 0.6 else "resolved")
     reply_at = resolved_at = closed_at = reopened_at = None
     reopen_count = 0
     if outcome != "new":
@@ -234,14 +306,17 @@ def _row(rng: random.Random, service: Service, resident_id: int, locale: str, no
         resolution_due = sla.due_after(reopened_at, resolution_days, calendar)
     pending = outcome in ("new", "open", "waiting")
     due = (first_due if reply_at is None else resolution_due) if pending else None
-    subject_ja, subject_en = rng.choice(SUBJECTS[category])
+    subject_ja, subject_en, text_ja, text_en = rng.choice(
+        PUBLIC_PROBLEMS if public and category == InquiryCategory.PROBLEM
+        else SUBJECTS[category])
     point = public and rng.random() < 0.8
+    app = channel == InquiryChannel.OPEN311
     return {
-        "resident_id": resident_id, "service_id": service.id,
+        "resident_id": None if app else resident_id, "service_id": service.id,
+        "caller_name": (rng.choice(APP_REPORTERS) or None) if app else None,
         "department_id": service.department_id, "category": category, "channel": channel,
         "status": outcome, "subject": subject_ja if locale == "ja" else subject_en,
-        "description": ("詳しい状況は次のとおりです。" if locale == "ja"
-                        else "Here are the details."),
+        "description": text_ja if locale == "ja" else text_en,
         "locale": locale, "created_at": received,
         "updated_at": closed_at or resolved_at or reopened_at or reply_at or received,
         "first_response_due_at": first_due, "resolution_due_at": resolution_due, "due_at": due,
@@ -260,8 +335,7 @@ def _thread(rng: random.Random, inquiry_id: int, row: dict, plan: dict, worker: 
             ) -> list[dict[str, Any]]:
     ja = row["locale"] == "ja"
     received = row["created_at"]
-    out = [{"inquiry_id": inquiry_id, "kind": "resident", "body": row["description"],
-            "public": True, "created_at": received}]
+    out: list[dict[str, Any]] = []  # the description is the inquiry's, not a message
     if row["channel"] in STAFF_CHANNELS:
         out.append({"inquiry_id": inquiry_id, "kind": "event", "event": "recorded",
                     "data": {"channel": row["channel"]}, "public": False, "author_id": worker,
