@@ -123,6 +123,9 @@ def register_template_helpers(app: Flask) -> None:
         band_badge,
         trend_word,
     )
+    from portal.inquiries.labels import CATEGORY_LABELS as INQUIRY_CATEGORY_LABELS
+    from portal.inquiries.labels import CHANNEL_LABELS as INQUIRY_CHANNEL_LABELS
+    from portal.inquiries.labels import STATUS_LABELS as INQUIRY_STATUS_LABELS
     from portal.inquiries.sla import due_day
     from portal.residents.districts import district_name
     from portal.residents.operations import CONTACT_LABELS
@@ -140,7 +143,10 @@ def register_template_helpers(app: Flask) -> None:
                                  NEEDS_ATTENTION=NEEDS_ATTENTION,
                                  NEEDS_ATTENTION_DEFINITION=NEEDS_ATTENTION_DEFINITION,
                                  CONTACT_LABELS=CONTACT_LABELS, ACTION_LABELS=ACTION_LABELS,
-                                 band_badge=band_badge, trend_word=trend_word)
+                                 band_badge=band_badge, trend_word=trend_word,
+                                 INQUIRY_CATEGORY_LABELS=INQUIRY_CATEGORY_LABELS,
+                                 INQUIRY_CHANNEL_LABELS=INQUIRY_CHANNEL_LABELS,
+                                 INQUIRY_STATUS_LABELS=INQUIRY_STATUS_LABELS)
     # stored codes → words in the reader's language (no raw code on a page)
     app.jinja_env.filters.update(kind_label=kind_label, source_label=source_label,
                                  action_label=action_label, target_label=target_label,

@@ -536,6 +536,26 @@ def test_resident_panel_hides_other_departments_inquiries(client, resident):
     assert "本について" in panel and "検診について" not in panel
 
 
+def test_the_360_timeline_has_uses_and_inquiries_the_viewer_may_see(client, resident):
+    """Every way of reaching the city is on the timeline: a phone inquiry counts under
+    the phone channel with the uses; another department's inquiry is not shown."""
+    factories.events(resident, "library-loans", 1, days_ago=5, channel="phone")
+    make_inquiry(resident=resident, subject="検診について", service="cancer-screening",
+                 channel="phone")
+    mine = make_inquiry(resident=resident, subject="本について", channel="phone")
+    make_inquiry(resident=resident, subject="ウェブから", channel="web")
+    db.session.commit()
+    page = client.get(f"/admin/residents/{resident.id}").get_data(as_text=True)
+    timeline = page.split('id="timeline-title"')[1].split("</table>")[0]
+    assert f'href="/admin/inquiries/{mine.id}"' in timeline and "本について" in timeline
+    assert "検診について" not in timeline
+    assert timeline.index("ウェブから") < timeline.index("本について")  # newest first
+    phone = client.get(f"/admin/residents/{resident.id}?channel=phone").get_data(as_text=True)
+    phone = phone.split('id="timeline-title"')[1].split("</table>")[0]
+    assert "本について" in phone and "ウェブから" not in phone
+    assert phone.count("<tr") == 3  # header, the use, the phone inquiry
+
+
 # -- CSRF ---------------------------------------------------------------------------------
 
 def test_actions_need_the_csrf_token(client, item, csrf_on):

@@ -17,6 +17,7 @@ from portal.engagement import charts, dashboards
 from portal.engagement.explain import explain, friction_text
 from portal.extensions import db
 from portal.forms import filter_values
+from portal.pagination import RowPage
 from portal.permissions import (
     can_link_accounts,
     can_manage_districts,
@@ -79,10 +80,8 @@ def resident(resident_id: int):
     services = _visible_services()
     filters = TimelineFilterForm(request.args, services=services)
     wanted = filter_values(filters)
-    events = db.paginate(records.timeline(resident, viewer=current_user,
-                                          service_id=wanted.get("service") or None,
-                                          channel=wanted.get("channel") or None),
-                         per_page=30, error_out=False)
+    events = _timeline_page(resident, service_id=wanted.get("service") or None,
+                            channel=wanted.get("channel") or None)
     record("resident.view", actor=current_user, target=resident,
            summary="Viewed resident record", data={"page": events.page})
     uses = records.services_used(resident, viewer=current_user)
@@ -92,6 +91,30 @@ def resident(resident_id: int):
         scores=_scores(resident, uses),
         entry_form=_entry_form(services), link_form=LinkAccountForm(),
         unlink_form=UnlinkAccountForm(), merge_form=MergeForm())
+
+
+TIMELINE_PAGE = 30
+
+
+def _timeline_page(resident: Resident, **filters) -> RowPage:
+    """One page of the uses and inquiries, with each row's service (one query)."""
+    stmt = records.staff_timeline(resident, current_user, **filters)
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // TIMELINE_PAGE))
+    try:
+        page = min(max(int(request.args.get("page", 1)), 1), pages)
+    except ValueError:
+        page = 1
+    rows = db.session.execute(stmt.limit(TIMELINE_PAGE)
+                              .offset((page - 1) * TIMELINE_PAGE)).all()
+    ids = {r.service_id for r in rows if r.service_id}
+    services = {s.id: s for s in db.session.scalars(
+        select(Service).where(Service.id.in_(ids)))} if ids else {}
+    items = [{"row": r.row, "id": r.id, "at": r.at, "service": services.get(r.service_id),
+              "kind": r.kind, "channel": r.channel, "source": r.source, "note": r.note,
+              "status": r.status} for r in rows]
+    return RowPage(items=items, page=page, per_page=TIMELINE_PAGE, total=total)
 
 
 def _scores(resident: Resident, uses: list[records.ServiceUse]) -> list[dict]:
@@ -160,8 +183,7 @@ def _render_with(resident: Resident, services, **forms):
     """The 360° page again, with a refused form and its errors (nothing it tried is kept)."""
     db.session.rollback()
     filters = TimelineFilterForm(formdata=None, services=services)
-    events = db.paginate(records.timeline(resident, viewer=current_user), per_page=30,
-                         error_out=False)
+    events = _timeline_page(resident)
     context = {"entry_form": _entry_form(services), "link_form": LinkAccountForm(),
                "unlink_form": UnlinkAccountForm(), "merge_form": MergeForm(), **forms}
     record("resident.view", actor=current_user, target=resident,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, literal, null, or_, select, union_all
 
 from portal.auth.models import User
 from portal.extensions import db
@@ -79,6 +79,51 @@ def timeline(resident: Resident, *, viewer: User | None = None, service_id: int 
     if channel:
         stmt = stmt.where(UsageEvent.channel == channel)
     return stmt.order_by(UsageEvent.occurred_at.desc(), UsageEvent.id.desc())
+
+
+#: an inquiry's channel as the usage channel it is (the timeline's channel filter)
+INQUIRY_CHANNELS = {"web": "online", "phone": "phone", "counter": "counter", "letter": "mail",
+                    "email": "online", "open311": "mobile"}
+
+
+def staff_timeline(resident: Resident, viewer: User, *, service_id: int | None = None,
+                   channel: str | None = None) -> Select:
+    """The 360° page's timeline: the resident's uses of services and their inquiries
+    (those ``viewer`` may work on), newest first, as rows of ``row`` ('use' or
+    'inquiry'), ``id``, ``at``, ``service_id``, ``kind`` (a use's kind, an inquiry's
+    category), ``channel`` (an inquiry's own), ``source``, ``note`` (an inquiry's
+    subject) and ``status``. An inquiry counts under the usage channel it is
+    (``INQUIRY_CHANNELS``) for the filter: every way of reaching the city counts."""
+    from portal.inquiries.models import Inquiry
+    from portal.inquiries.queue import scoped
+    from portal.permissions import can_work_inquiries
+
+    uses = select(literal("use").label("row"), UsageEvent.id.label("id"),
+                  UsageEvent.occurred_at.label("at"), UsageEvent.service_id.label("service_id"),
+                  UsageEvent.kind.label("kind"), UsageEvent.channel.label("channel"),
+                  UsageEvent.source.label("source"), UsageEvent.note.label("note"),
+                  null().label("status")).where(UsageEvent.resident_id == resident.id)
+    uses = scope_usage(uses, viewer)
+    if service_id:
+        uses = uses.where(UsageEvent.service_id == service_id)
+    if channel:
+        uses = uses.where(UsageEvent.channel == channel)
+    parts = [uses]
+    if can_work_inquiries(viewer):
+        inquiries = scoped(select(
+            literal("inquiry").label("row"), Inquiry.id.label("id"),
+            Inquiry.created_at.label("at"), Inquiry.service_id.label("service_id"),
+            Inquiry.category.label("kind"), Inquiry.channel.label("channel"),
+            null().label("source"), Inquiry.subject.label("note"),
+            Inquiry.status.label("status")).where(Inquiry.resident_id == resident.id), viewer)
+        if service_id:
+            inquiries = inquiries.where(Inquiry.service_id == service_id)
+        if channel:
+            inquiries = inquiries.where(Inquiry.channel.in_(
+                [c for c, usage in INQUIRY_CHANNELS.items() if usage == channel]))
+        parts.append(inquiries)
+    rows = union_all(*parts).subquery("timeline")
+    return select(rows).order_by(rows.c.at.desc(), rows.c.row, rows.c.id.desc())
 
 
 def household_members(resident: Resident) -> list[Resident]:
