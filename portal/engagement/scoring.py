@@ -312,22 +312,19 @@ def _friction_table(postgresql: bool) -> Table:
 
 def _fill_friction(connection, table: Table, services: list[Service], end, month_ago,
                    postgresql: bool, *, skip: bool = False) -> set[int]:
-    """One grouped pass over the inquiries per distinct scoring window of the active
-    services (a handful: most services have the 90-day window) into ``table``; the
-    services that have rows (only their statements join it). ``skip``: the bench's
-    run without friction — the table stays empty."""
+    """One grouped pass over the inquiries, each service with its scoring window, into
+    ``table``; the services that have rows (only their statements join it).
+    ``skip``: the bench's run without friction — the table stays empty."""
     table.create(connection)
-    if skip:
+    if skip or not services:
         return set()
-    by_window: dict[int, list[int]] = {}
-    for service in services:
-        by_window.setdefault(max(90, service.expected_interval_days), []).append(service.id)
-    names = [c.name for c in table.columns]
-    for window, ids in sorted(by_window.items()):
-        counts = friction_counts(ids, window, end, month_ago)
-        if not postgresql:  # SQLite: in the key's order
-            counts = counts.order_by(*counts.selected_columns[:2])
-        connection.execute(insert(table).from_select(names, counts))
+    # one pass for every service, each with its own window (four passes, one per
+    # distinct window, read the recent inquiries four times: 0.25 → 0.15 s at 200 000)
+    windows = {service.id: max(90, service.expected_interval_days) for service in services}
+    counts = friction_counts(windows, None, end, month_ago)
+    if not postgresql:  # SQLite: in the key's order
+        counts = counts.order_by(*counts.selected_columns[:2])
+    connection.execute(insert(table).from_select([c.name for c in table.columns], counts))
     if postgresql:
         connection.execute(text(f"ANALYZE {FRICTION}"))
     return set(connection.execute(select(table.c.service_id).distinct()).scalars())

@@ -57,37 +57,48 @@ def overdue_condition(i, moment: datetime):
     return due < _at(moment)
 
 
-def received_in(i, moment: datetime, window_days: int):
-    return and_(i.c.created_at >= _at(moment - timedelta(days=window_days)),
-                i.c.created_at < _at(moment))
+def received_in(i, moment: datetime, window_days: int | dict[int, int]):
+    """SQL: received in the window before ``moment``; ``window_days`` one number, or a
+    window per service id (one pass for services of different windows)."""
+    if isinstance(window_days, dict):
+        start = case(*((i.c.service_id == service_id, _at(moment - timedelta(days=days)))
+                       for service_id, days in window_days.items()))
+    else:
+        start = _at(moment - timedelta(days=window_days))
+    return and_(i.c.created_at >= start, i.c.created_at < _at(moment))
 
 
-def friction_counts(service_ids: list[int], window_days: int, now: datetime,
-                    then: datetime | None = None) -> Select:
+def friction_counts(service_ids: list[int] | dict[int, int], window_days: int | None,
+                    now: datetime, then: datetime | None = None) -> Select:
     """Per (service, resident) of ``service_ids`` (services with the window
-    ``window_days``): the inquiries pending at ``now`` and those of them overdue
-    (columns ``service_id``, ``resident_id``, ``pending``, ``overdue``), and — with
-    ``then`` (earlier than ``now``) — the same at ``then`` (``pending_then``,
-    ``overdue_then``). One grouped pass over the inquiries received in the windows;
-    only pairs with a pending inquiry at either time come back."""
+    ``window_days``; or a dict service id → its window, ``window_days`` None): the
+    inquiries pending at ``now`` and those of them overdue (columns ``service_id``,
+    ``resident_id``, ``pending``, ``overdue``), and — with ``then`` (earlier than
+    ``now``) — the same at ``then`` (``pending_then``, ``overdue_then``). One grouped
+    pass over the inquiries received in the windows; only pairs with a pending
+    inquiry at either time come back."""
     i = Inquiry.__table__
+    if isinstance(service_ids, dict):
+        windows, ids, longest = service_ids, list(service_ids), max(service_ids.values())
+    else:
+        windows, ids, longest = window_days, list(service_ids), window_days
     earliest = min(now, then or now)
-    pending_now = and_(received_in(i, now, window_days), pending_condition(i, now))
+    pending_now = and_(received_in(i, now, windows), pending_condition(i, now))
     columns = [i.c.service_id, i.c.resident_id,
                func.count().filter(pending_now).label("pending"),
                func.count().filter(and_(pending_now, overdue_condition(i, now)))
                .label("overdue")]
     anything = [pending_now]
     if then is not None:
-        pending_then = and_(received_in(i, then, window_days), pending_condition(i, then))
+        pending_then = and_(received_in(i, then, windows), pending_condition(i, then))
         columns += [func.count().filter(pending_then).label("pending_then"),
                     func.count().filter(and_(pending_then, overdue_condition(i, then)))
                     .label("overdue_then")]
         anything.append(pending_then)
     return (select(*columns)
-            .where(i.c.service_id.in_(service_ids), i.c.resident_id.is_not(None),
+            .where(i.c.service_id.in_(ids), i.c.resident_id.is_not(None),
                    i.c.merged_into_id.is_(None),
-                   i.c.created_at >= _at(earliest - timedelta(days=window_days)),
+                   i.c.created_at >= _at(earliest - timedelta(days=longest)),
                    i.c.created_at < _at(now),
                    # resolved before the earlier cut: pending at neither
                    pending_condition(i, earliest))
