@@ -80,6 +80,7 @@ def test_japanese_resident_gets_japanese(ctx, users):
     ({"consent_outreach": False}, "no_consent"),
     ({"do_not_contact": True}, "do_not_contact"),
     ({"email": None}, "no_email"),
+    ({"preferred_channels": ["phone"]}, "not_by_email"),
 ])
 def test_no_invitation_when_the_resident_may_not_be_reached(ctx, users, values, reason):
     item = inquiry(resident=reachable(**values))

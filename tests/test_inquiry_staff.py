@@ -575,3 +575,43 @@ def test_first_response_due_state_words(client, item):
     db.session.commit()
     page = client.get(f"/admin/inquiries/{item.id}").get_data(as_text=True)
     assert "Overdue" in page
+
+
+def test_inquiries_of_different_residents_are_not_merged(client, item):
+    """The resident is sent to the inquiry theirs continues as: it must be theirs."""
+    other = make_inquiry(resident=factories.resident(email="jiro@example.jp"))
+    db.session.commit()
+    response = client.post(f"/admin/inquiries/{item.id}/merge", data={"other": str(other.id)})
+    assert response.status_code == 400
+    assert "Only inquiries of the same resident can be merged." in flashed(
+        response.get_data(as_text=True))
+    assert fresh(item).merged_into_id is None
+
+
+def test_a_status_change_back_to_work_is_a_reopen(client, item, worker):
+    """Resolved → open through the status form (or a reply) counts as a reopen and
+    gets a new resolution due time, as the Reopen button does."""
+    operations.change_status(item, worker, InquiryStatus.RESOLVED)
+    item.resolution_due_at = utcnow() - timedelta(days=3)  # long past
+    db.session.commit()
+    client.post(f"/admin/inquiries/{item.id}/status", data={"status": "open"})
+    reloaded = fresh(item)
+    assert reloaded.status == InquiryStatus.OPEN and reloaded.reopen_count == 1
+    assert reloaded.resolution_due_at > utcnow() and reloaded.reopened_at is not None
+    operations.change_status(reloaded, worker, InquiryStatus.CLOSED)
+    operations.change_status(reloaded, worker, InquiryStatus.RESOLVED)
+    assert reloaded.closed_at is None and reloaded.resolved_at is not None
+
+
+def test_opening_the_record_form_for_a_resident_and_a_photo_is_audited(client, resident, item):
+    from portal.inquiries.models import InquiryPhoto
+
+    client.get(f"/admin/inquiries/record?resident={resident.id}")
+    photo = InquiryPhoto(inquiry_id=item.id, content_type="image/png", data=b"x", size=1,
+                         width=1, height=1)
+    db.session.add(photo)
+    db.session.commit()
+    assert client.get(f"/admin/inquiries/{item.id}/photos/{photo.id}").status_code == 200
+    actions = set(db.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.target_type == "residents", AuditEntry.target_id == resident.id)))
+    assert {"resident.view", "inquiry.photo_view"} <= actions

@@ -534,6 +534,18 @@ def test_a_merged_request_says_so(client, open311, users):
     assert item["status_notes"] == f"Closed as a duplicate of request {first.id}."
 
 
+def test_a_request_merged_into_a_private_inquiry_does_not_name_it(client, open311, users):
+    """A phone inquiry's number is never public: the duplicate only says it is closed."""
+    posted = _posted(client, open311)
+    taken = operations.create_inquiry(category="problem", channel="phone", subject="同じ件",
+                                      description="", service=open311["bulky"],
+                                      recorded_by=users["admin"])
+    operations.merge(posted, users["admin"], taken)
+    db.session.commit()
+    item = get_json(client, f"{BASE}/requests/{posted.id}.json?locale=en")[0]
+    assert item["status"] == "closed" and str(taken.id) not in item["status_notes"]
+
+
 def test_filters_and_the_90_day_window(client, open311):
     recent = _posted(client, open311)
     other = _posted(client, open311, service_code="ENV-003", **{"attribute[SIZE]": None})

@@ -102,6 +102,7 @@ ACTION_LABELS = {
     "service_attribute.delete": _l("Open311 attribute removed"),
     # inquiries: the staff queue and inquiry page (helper "queue")
     "inquiry.view": _l("Resident's inquiry viewed"),
+    "inquiry.photo_view": _l("Photo of a resident's inquiry viewed"),
     "inquiry.list_view": _l("Resident's inquiry seen in the queue"),
     "inquiry.export": _l("Inquiry queue exported"),
     "inquiry.exported": _l("Resident's inquiry exported"),

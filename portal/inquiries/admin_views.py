@@ -559,6 +559,10 @@ def photo(inquiry_id: int, photo_id: int):
     image = db.session.get(InquiryPhoto, photo_id)
     if image is None or image.inquiry_id != inquiry.id:
         abort(404)
+    if inquiry.resident_id:
+        record("inquiry.photo_view", actor=current_user, target=inquiry.resident,
+               summary="Viewed a photo of the resident's inquiry",
+               data={"inquiry": inquiry.id, "photo": image.id})
     return Response(image.data, mimetype=image.content_type, headers={
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f"inline; filename=inquiry-{inquiry.id}-{image.id}"})
@@ -592,6 +596,9 @@ def record_inquiry():
     if request.method == "GET":
         form.resident.data = request.args.get("resident", "")
     resident = _record_resident((form.resident.data or "").strip())
+    if resident is not None and request.method == "GET":  # the form shows who it is for
+        record("resident.view", actor=current_user, target=resident,
+               summary="Opened the form to record an inquiry for the resident")
     if form.validate_on_submit():
         service = None
         if form.service.data:

@@ -17,7 +17,8 @@ Which survey
 
 Who is asked
     An inquiry with a resident and a service; the resident has consented to
-    outreach, is not marked do-not-contact, is not erased and has an e-mail address
+    outreach, is not marked do-not-contact, has e-mail among their contact channels
+    (or names none), is not erased and has an e-mail address
     (the register's, else their account's). Each inquiry gets its own invitation
     (occasion ``inquiry:<id>``), but not within ``SPACING_DAYS`` of an earlier
     follow-up about the same service, so a resident with several inquiries in a
@@ -74,6 +75,7 @@ REASONS = {
     "no_service": _l("the inquiry has no service"),
     "no_consent": _l("no outreach consent"),
     "do_not_contact": _l("the resident is marked do-not-contact"),
+    "not_by_email": _l("the resident's contact preferences leave out e-mail"),
     "no_email": _l("no e-mail address"),
     "already_asked": _l("the resident was asked about this service in the last 30 days"),
 }
@@ -121,6 +123,8 @@ def _why_not(inquiry: Inquiry) -> str | None:
         return "no_consent"
     if resident.do_not_contact:
         return "do_not_contact"
+    if resident.preferred_channels and "email" not in resident.preferred_channels:
+        return "not_by_email"
     if not _address(inquiry):
         return "no_email"
     return None

@@ -191,12 +191,18 @@ def _set_status(inquiry: Inquiry, actor: User | None, status: str) -> None:
     inquiry.status = status
     now = utcnow()
     if status == InquiryStatus.RESOLVED:
-        inquiry.resolved_at = now
+        inquiry.resolved_at, inquiry.closed_at = now, None
     elif status == InquiryStatus.CLOSED:
         inquiry.closed_at = now
         inquiry.resolved_at = inquiry.resolved_at or now
     elif before in (InquiryStatus.RESOLVED, InquiryStatus.CLOSED):
+        # back to work, whichever way (Reopen, a status change, a reply): a reopen,
+        # with a new resolution due time from now and counted for the reopen rate
         inquiry.resolved_at = inquiry.closed_at = None
+        inquiry.resolution_due_at = sla.due_times(inquiry.category, inquiry.service_id,
+                                                  now)[1]
+        inquiry.reopened_at = now
+        inquiry.reopen_count += 1
     _refresh_due(inquiry)
     _event(inquiry, actor, "status", {"from": before, "to": status}, public=True)
     _touch(inquiry, now)
@@ -236,12 +242,8 @@ def reopen(inquiry: Inquiry, user: User) -> None:
             inquiry.status == InquiryStatus.CLOSED or inquiry.resolved_at is None
             or utcnow() - inquiry.resolved_at > timedelta(days=days)):
         raise InquiryError(_("An inquiry can be reopened within %(n)d days of its "
-                                 "resolution. Please send a new inquiry.", n=days))
-    now = utcnow()
-    inquiry.resolution_due_at = sla.due_times(inquiry.category, inquiry.service_id, now)[1]
-    inquiry.reopened_at = now
-    inquiry.reopen_count += 1
-    _set_status(inquiry, user, InquiryStatus.OPEN)
+                             "resolution. Please send a new inquiry.", n=days))
+    _set_status(inquiry, user, InquiryStatus.OPEN)  # the reopen's bookkeeping is there
     db.session.flush()
     if user.role != Role.RESIDENT:
         record("inquiry.reopen", actor=user, target=inquiry, summary="Reopened an inquiry")
@@ -304,6 +306,10 @@ def merge(inquiry: Inquiry, user: User, into: Inquiry) -> None:
     if into.status == InquiryStatus.CLOSED:
         raise InquiryError(_("Inquiry %(n)s is closed: merge into an inquiry that is still "
                              "being worked on.", n=into.number))
+    if into.resident_id != inquiry.resident_id:
+        # the resident is sent to the other inquiry: it must be theirs too
+        raise InquiryError(_("Only inquiries of the same resident can be merged. Reply to "
+                             "each resident on their own inquiry."))
     inquiry.merged_into = into
     _set_status(inquiry, user, InquiryStatus.CLOSED)
     _event(inquiry, user, "merged", {"into": into.id}, public=True)

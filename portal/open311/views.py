@@ -37,6 +37,7 @@ from flask import current_app, g, redirect, request, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.extensions import db, limiter
@@ -466,7 +467,13 @@ def post_request(fmt: str):
 # -- GET requests ------------------------------------------------------------------------
 
 def _request_query():
-    return (select(Inquiry.id, Inquiry.status, Inquiry.merged_into_id, Inquiry.description,
+    # the request a duplicate was merged into, only when it is public (an Open311
+    # request too): a web or phone inquiry's number is never published
+    target = aliased(Inquiry)
+    public_target = (select(target.id).where(target.id == Inquiry.merged_into_id,
+                                             target.channel == InquiryChannel.OPEN311)
+                     .scalar_subquery())
+    return (select(Inquiry.id, Inquiry.status, public_target, Inquiry.description,
                    Inquiry.address, Inquiry.address_id, Inquiry.latitude, Inquiry.longitude,
                    Inquiry.media_url, Inquiry.created_at, Inquiry.updated_at,
                    Inquiry.resolved_at, Inquiry.closed_at, Inquiry.resolution_due_at,
