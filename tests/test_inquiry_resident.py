@@ -149,7 +149,7 @@ def test_the_list_and_my_page_show_the_residents_inquiries(resident_client, me, 
     html = resident_client.get("/inquiries/", headers=EN).get_data(as_text=True)
     assert html.index("Newer one") < html.index("Older one")
     assert other.subject not in html
-    assert "Waiting for resident" in html and "New" in html
+    assert "Waiting for your reply" in html and "New" in html
     assert f'href="/inquiries/{first.id}"' in html
     page = resident_client.get("/my/", headers=EN).get_data(as_text=True)
     assert "My inquiries" in page and "Newer one" in page and "Send an inquiry" in page
@@ -167,7 +167,7 @@ def test_the_resident_never_sees_internal_notes(resident_client, me, users):
     assert "You can extend it twice online." in html
     assert "Staff of Library" in html or "Staff of " in html
     assert users["staff"].display_name not in html
-    assert "Status changed to “Waiting for resident”." in html
+    assert "Status changed to “Waiting for your reply”." in html
 
 
 def test_someone_elses_inquiry_and_photo_are_not_found(resident_client, me):

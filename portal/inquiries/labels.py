@@ -16,6 +16,13 @@ STATUS_LABELS = {
     InquiryStatus.CLOSED: lazy_pgettext("inquiry status", "Closed"),
 }
 
+#: the same, as the resident reads them about their own inquiry
+RESIDENT_STATUS_LABELS = {
+    **STATUS_LABELS,
+    InquiryStatus.WAITING: lazy_pgettext("inquiry status, to the resident",
+                                         "Waiting for your reply"),
+}
+
 CATEGORY_LABELS = {
     InquiryCategory.QUESTION: _l("Question"),
     InquiryCategory.REQUEST: _l("Request"),

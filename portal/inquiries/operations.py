@@ -352,7 +352,7 @@ def notify(inquiry: Inquiry, purpose: str, *, body: str = "") -> None:
     if to is None:
         return
     address, name, user = to
-    from portal.inquiries.labels import STATUS_LABELS
+    from portal.inquiries.labels import RESIDENT_STATUS_LABELS as STATUS_LABELS
 
     locale = inquiry.locale
     with force_locale(locale):

@@ -26,7 +26,7 @@ from portal.forms import EmptyForm
 from portal.i18n_fields import current_locale
 from portal.inquiries import bp, operations, photos, suggestions
 from portal.inquiries.forms import UNKNOWN_SERVICE, InquiryForm, ReplyForm
-from portal.inquiries.labels import CATEGORY_LABELS, STATUS_LABELS
+from portal.inquiries.labels import CATEGORY_LABELS, RESIDENT_STATUS_LABELS
 from portal.inquiries.models import (
     RESIDENT_VISIBLE,
     Inquiry,
@@ -54,7 +54,7 @@ STATUS_BADGES = {
     InquiryStatus.RESOLVED: "badge--ok",
     InquiryStatus.CLOSED: "badge--off",
 }
-TEMPLATE_CONTEXT = {"STATUS_WORDS": STATUS_LABELS, "CATEGORY_WORDS": CATEGORY_LABELS,
+TEMPLATE_CONTEXT = {"STATUS_WORDS": RESIDENT_STATUS_LABELS, "CATEGORY_WORDS": CATEGORY_LABELS,
                     "STATUS_BADGES": STATUS_BADGES}
 
 
@@ -119,7 +119,7 @@ def my_inquiries(resident: Resident | None, limit: int = MY_PAGE_LATEST) -> list
         select(Inquiry).where(Inquiry.resident_id == resident.id)
         .options(selectinload(Inquiry.service))
         .order_by(Inquiry.created_at.desc(), Inquiry.id.desc()).limit(limit))
-    return [InquiryRow(row, STATUS_LABELS[row.status], STATUS_BADGES[row.status])
+    return [InquiryRow(row, RESIDENT_STATUS_LABELS[row.status], STATUS_BADGES[row.status])
             for row in rows]
 
 
@@ -287,12 +287,12 @@ def _event_words(message: InquiryMessage, services: dict) -> tuple[str, str]:
     data = message.data or {}
     if message.event == "status":
         target = data.get("to")
-        if target not in STATUS_LABELS:
+        if target not in RESIDENT_STATUS_LABELS:
             return "", ""
         if data.get("from") in (InquiryStatus.RESOLVED, InquiryStatus.CLOSED) \
                 and target == InquiryStatus.OPEN:
             return _("The inquiry was reopened."), ""
-        return _("Status changed to “%(status)s”.", status=STATUS_LABELS[target]), ""
+        return _("Status changed to “%(status)s”.", status=RESIDENT_STATUS_LABELS[target]), ""
     if message.event == "merged" and data.get("into"):
         return (_("This inquiry is about the same matter as inquiry No. %(n)s and continues "
                   "there.", n=data["into"]),
