@@ -613,5 +613,5 @@ def test_opening_the_record_form_for_a_resident_and_a_photo_is_audited(client, r
     db.session.commit()
     assert client.get(f"/admin/inquiries/{item.id}/photos/{photo.id}").status_code == 200
     actions = set(db.session.scalars(select(AuditEntry.action).where(
-        AuditEntry.target_type == "residents", AuditEntry.target_id == resident.id)))
+        AuditEntry.target_type == "residents", AuditEntry.target_id == str(resident.id))))
     assert {"resident.view", "inquiry.photo_view"} <= actions
