@@ -61,6 +61,21 @@ def test_a_resident_sends_an_inquiry_about_a_service(resident_client, me):
     assert "We aim to answer you by" in html
 
 
+def test_the_resident_gets_a_receipt_in_their_language_at_once(resident_client, me):
+    """Sending is confirmed by e-mail (delivered when the request commits), with the
+    number and the day an answer is due."""
+    from portal.inquiries import sla
+
+    resident_client.post("/inquiries/new", data=form(), headers={"Accept-Language": "ja"})
+    inquiry = db.session.scalar(select(Inquiry))
+    [mail] = db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.purpose == "inquiry_received")).all()
+    assert mail.status == "sent" and mail.locale == "en"  # the resident's language
+    assert mail.subject == f"We received your inquiry No. {inquiry.number}"
+    due = sla.due_day(inquiry.first_response_due_at)
+    assert f"will answer by {due:%B} {due.day}, {due.year}" in mail.body_text
+
+
 def test_i_dont_know_leaves_the_service_to_staff(resident_client, me):
     response = resident_client.post("/inquiries/new", data=form(service="unknown"))
     assert response.status_code == 302

@@ -493,6 +493,8 @@ def test_record_for_an_unidentified_caller(client):
     assert made.resident_id is None and made.department_id is None  # to be routed
     assert (made.caller_name, made.caller_phone, made.caller_email, made.locale) == (
         "窓口の方", "090-0000-0000", "caller@example.jp", "en")
+    [receipt] = mails_to("caller@example.jp")  # the caller gave an address: a receipt
+    assert receipt.subject == f"We received your inquiry No. {made.number}"
 
 
 def test_record_for_another_departments_service_is_refused(client):

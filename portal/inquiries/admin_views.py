@@ -628,7 +628,9 @@ def record_inquiry():
                 db.session.rollback()
                 flash(str(error), "error")
             else:
+                operations.notify(inquiry, "received")  # when there is an address
                 db.session.commit()
+                dispatch()
                 flash(_("Inquiry No. %(n)s has been recorded.", n=inquiry.number), "success")
                 return redirect(url_for("inquiries_admin.detail", inquiry_id=inquiry.id))
     elif request.method == "POST":

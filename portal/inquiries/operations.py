@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from portal.audit.recording import record
@@ -346,8 +346,9 @@ def recipient(inquiry: Inquiry) -> tuple[str, str, User | None] | None:
 
 
 def notify(inquiry: Inquiry, purpose: str, *, body: str = "") -> None:
-    """E-mail the resident in their language through the outbox: ``reply`` (the
-    reply's text), ``status``, ``merged``."""
+    """E-mail the resident in their language through the outbox: ``received`` (the
+    receipt, with when an answer is due), ``reply`` (the reply's text), ``status``,
+    ``merged``."""
     to = recipient(inquiry)
     if to is None:
         return
@@ -360,7 +361,13 @@ def notify(inquiry: Inquiry, purpose: str, *, body: str = "") -> None:
         link = (absolute_url("inquiries.detail", inquiry_id=inquiry.id)
                 if inquiry.resident_id else "")
         greeting = addressed(name) if name else _("Hello,")
-        if purpose == "reply":
+        if purpose == "received":
+            subject = _("We received your inquiry No. %(n)s", n=inquiry.number)
+            text = _("Thank you for contacting %(city)s. We received your inquiry "
+                     "“%(subject)s” and will answer by %(date)s.", city=city,
+                     subject=inquiry.subject,
+                     date=format_date(sla.due_day(inquiry.first_response_due_at), "long"))
+        elif purpose == "reply":
             subject = _("Reply to your inquiry No. %(n)s", n=inquiry.number)
             text = _("%(city)s has replied to your inquiry “%(subject)s”:",
                      city=city, subject=inquiry.subject) + "\n\n" + body

@@ -36,6 +36,7 @@ from portal.inquiries.models import (
     MessageKind,
 )
 from portal.inquiries.operations import InquiryError
+from portal.mail.outbox import dispatch
 from portal.permissions import can_use_resident_portal, permission_required
 from portal.residents import records
 from portal.residents.models import Resident
@@ -202,7 +203,9 @@ def new():
                 flash(str(error), "error")
                 status = 400
             else:
+                operations.notify(inquiry, "received")
                 db.session.commit()
+                dispatch()  # the receipt
                 _count_sent()
                 flash(_("Your inquiry No. %(n)s has been sent. We will reply to you here "
                         "and by e-mail.", n=inquiry.number), "success")
