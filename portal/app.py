@@ -72,6 +72,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.open311 import admin_views as _open311_admin  # noqa: F401
     from portal.open311 import bp as open311_bp
     from portal.open311 import views as _open311_views  # noqa: F401
+    from portal.outreach import admin_bp as outreach_admin_bp
+    from portal.outreach import views as _outreach_views  # noqa: F401  (routes)
+    from portal.playbooks import admin_bp as playbooks_admin_bp
+    from portal.playbooks import views as _playbook_views  # noqa: F401  (routes)
     from portal.residents import admin_views as residents_admin_views
     from portal.residents import views as residents_views
     from portal.services import admin_views as services_admin_views
@@ -80,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.surveys import invitation_views as _invitations  # noqa: F401
     from portal.surveys import results_views as _results  # noqa: F401
     from portal.surveys import views as survey_views
+    from portal.work import bp as work_bp
+    from portal.work import views as _work_views  # noqa: F401  (routes)
 
     app.register_blueprint(main_views.bp)
     app.register_blueprint(auth_views.bp, url_prefix="/account")
@@ -97,6 +103,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inquiries_admin_bp, url_prefix="/admin/inquiries")
     app.register_blueprint(open311_admin_bp, url_prefix="/admin/open311")
     app.register_blueprint(open311_bp, url_prefix="/open311/v2")
+    app.register_blueprint(playbooks_admin_bp, url_prefix="/admin/playbooks")
+    app.register_blueprint(work_bp, url_prefix="/admin/work")
+    app.register_blueprint(outreach_admin_bp, url_prefix="/admin/outreach")
     csrf.exempt(open311_bp)  # api_key in the form, no cookies: CSRF does not apply
     app.register_blueprint(api_views.bp, url_prefix="/api/v1")
     csrf.exempt(api_views.bp)  # bearer tokens, no cookies: CSRF does not apply

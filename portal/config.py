@@ -176,6 +176,12 @@ def base_settings() -> dict:
         "OPEN311_JURISDICTION": env("OPEN311_JURISDICTION", "sakuragawa.example.jp"),
         # POST requests per api_key (failed authentications: API_AUTH_FAILURE_LIMIT)
         "OPEN311_RATE_LIMIT": env("OPEN311_RATE_LIMIT", "60 per minute"),
+        # outreach: at most this many messages to one resident in this many days, across
+        # every department and playbook (the contact budget)
+        "CONTACT_BUDGET_MESSAGES": env_int("CONTACT_BUDGET_MESSAGES", 2),
+        "CONTACT_BUDGET_DAYS": env_int("CONTACT_BUDGET_DAYS", 30),
+        # playbooks' uplift: fewer cases than this on either side is "too few to tell"
+        "PLAYBOOK_MIN_N": env_int("PLAYBOOK_MIN_N", 20),
         "DEMO_ALLOWED": True,
     }
 

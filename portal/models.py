@@ -22,14 +22,24 @@ from portal.inquiries.models import (
     SlaPolicy,
 )
 from portal.mail.models import OutboundMessage
-from portal.residents.models import District, Household, Resident
+from portal.outreach.models import (
+    LetterBatch,
+    MessageTemplate,
+    OutreachMessage,
+    Touchpoint,
+)
+from portal.playbooks.models import Case, CaseNote, Playbook, PlaybookVersion
+from portal.residents.models import District, Household, LifeEvent, Resident
 from portal.services.models import Department, Service, UsageEvent
 from portal.surveys.models import Answer, Invitation, Question, Response, Survey, SurveyDraft
+from portal.work.models import Task
 
 __all__ = [
     "Answer",
     "ApiToken",
     "AuditEntry",
+    "Case",
+    "CaseNote",
     "ClosureDay",
     "Department",
     "District",
@@ -40,8 +50,14 @@ __all__ = [
     "InquiryMessage",
     "InquiryPhoto",
     "Invitation",
+    "LetterBatch",
+    "LifeEvent",
+    "MessageTemplate",
     "Open311Key",
     "OutboundMessage",
+    "OutreachMessage",
+    "Playbook",
+    "PlaybookVersion",
     "Question",
     "ReplyTemplate",
     "Resident",
@@ -56,6 +72,8 @@ __all__ = [
     "SlaPolicy",
     "Survey",
     "SurveyDraft",
+    "Task",
+    "Touchpoint",
     "UsageEvent",
     "User",
 ]

@@ -274,3 +274,53 @@ def permission_required(check: Permission) -> Callable:
 def can(name: str, *args: Any) -> bool:
     """Template helper: ``{% if can('manage_accounts') %}``."""
     return REGISTRY[name](current_user, *args)
+
+
+# -- playbooks, cases, tasks and outreach ------------------------------------------------
+
+def _department_of(obj) -> int | None:
+    """A playbook's, case's or task's department (a department id given directly)."""
+    if obj is None or isinstance(obj, int):
+        return obj
+    if hasattr(obj, "playbook"):  # a case
+        return obj.playbook.department_id
+    return obj.department_id
+
+
+@permission
+def can_manage_playbooks(user: User) -> bool:
+    """Create and change playbooks (and start an evaluation): managers and admins."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_view_playbooks(user: User, playbook=None) -> bool:
+    """Read playbooks, their dry run and effectiveness: managers and admins all;
+    staff their department's (``playbook``: a playbook or a department id; None:
+    may they read any at all)."""
+    if can_manage_playbooks(user):
+        return True
+    if not (_signed_in(user) and user.role == Role.STAFF and user.department_id is not None):
+        return False
+    department = _department_of(playbook)
+    return department is None or department == user.department_id
+
+
+@permission
+def can_work_cases(user: User, case_or_task=None) -> bool:
+    """Work a case or a task (complete, reassign, snooze, close; start a case by
+    hand): staff of its department, managers and admins (None: any at all)."""
+    return can_view_playbooks(user, case_or_task)
+
+
+@permission
+def can_manage_outreach_templates(user: User) -> bool:
+    """Message templates of every department: managers and admins."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+@permission
+def can_print_letters(user: User) -> bool:
+    """The day's letters (postal addresses of residents of every department): download
+    the batch and mark it printed — managers and admins."""
+    return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)

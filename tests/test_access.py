@@ -259,6 +259,19 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/inquiries/{other_inquiry_id}/merge", {**only(RECORDS, 400), "staff": 404}),
     ("POST", "/admin/inquiries/{inquiry_id}/reopen", only(RECORDS, 400)),  # not resolved
     ("POST", "/admin/inquiries/999999/reopen", only(RECORDS, 404)),
+    # playbooks: staff read their department's ({playbook_id}: the library's;
+    # {other_playbook_id}: health's), managers and admins edit (helper "console")
+    ("GET", "/admin/playbooks/", RECORDS),
+
+    # My work and cases: staff work their department's ({case_id}, {task_id}: the
+    # library's; {other_case_id}, {other_task_id}: health's) (helper "work")
+    ("GET", "/admin/work/", RECORDS),
+
+    # outreach: message templates ({template_id}) and the day's letters (helper
+    # "outreach")
+    ("GET", "/admin/outreach/templates", MANAGERS),
+
+    # life events: the import and the API (helper "life")
 ]
 
 
@@ -296,7 +309,38 @@ def inquiries(catalogue):
     return own, other
 
 
-def expand(path: str, users, record, surveys=None, inquiries=None) -> str:
+@pytest.fixture
+def work_items(catalogue, users):
+    """A library playbook with an open case and a task (the staff member's
+    department), the same for health, and a library message template."""
+    from datetime import date
+
+    from portal.extensions import db
+    from portal.playbooks.models import Case
+    from portal.work.models import Task
+    from tests import factories
+    from tests.playbook_factories import playbook, template
+
+    items = {"template_id": template(catalogue["library"]).id}
+    for prefix, department, slug in (("", "library", "library-loans"),
+                                     ("other_", "health", "cancer-screening")):
+        book = playbook(catalogue[department], service=slug)
+        resident = factories.resident()
+        case = Case(playbook_id=book.id, playbook_version=1, resident_id=resident.id,
+                    service_id=book.service_id, service_key=book.service_id)
+        db.session.add(case)
+        db.session.flush()
+        task = Task(case_id=case.id, step=0, resident_id=resident.id,
+                    department_id=catalogue[department].id, title_ja="電話", title_en="Call",
+                    due_on=date.today())
+        db.session.add(task)
+        db.session.flush()
+        items.update({f"{prefix}playbook_id": book.id, f"{prefix}case_id": case.id,
+                      f"{prefix}task_id": task.id})
+    return items
+
+
+def expand(path: str, users, record, surveys=None, inquiries=None, work_items=None) -> str:
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -312,16 +356,20 @@ def expand(path: str, users, record, surveys=None, inquiries=None) -> str:
                        survey_id=own.id if own else 0, other_survey_id=other.id if other else 0,
                        question_id=own.questions[0].id if own else 0,
                        text_question_id=own.questions[1].id if own else 0,
-                       service_code="LIB-001", missing="no-such-thing")
+                       service_code="LIB-001", missing="no-such-thing",
+                       **(work_items or dict.fromkeys(
+                           ("playbook_id", "other_playbook_id", "case_id", "other_case_id",
+                            "task_id", "other_task_id", "template_id"), 0)))
 
 
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
-def test_route_access(role_client, users, record, surveys, inquiries, method, path, expected,
-                      role):
+def test_route_access(role_client, users, record, surveys, inquiries, work_items, method, path,
+                      expected, role):
     client = role_client(role)
-    response = client.open(expand(path, users, record, surveys, inquiries), method=method)
+    response = client.open(expand(path, users, record, surveys, inquiries, work_items),
+                           method=method)
     assert response.status_code == expected[role]
 
 

@@ -106,13 +106,36 @@ ACTION_LABELS = {
     "inquiry.list_view": _l("Resident's inquiry seen in the queue"),
     "inquiry.export": _l("Inquiry queue exported"),
     "inquiry.exported": _l("Resident's inquiry exported"),
+    # playbooks, cases, tasks and outreach
+    "playbook.create": _l("Playbook created"),
+    "playbook.update": _l("Playbook changed"),
+    "playbook.status": _l("Playbook activated, paused or archived"),
+    "playbook.dry_run": _l("Playbook dry run"),
+    "playbook.dry_run_view": _l("Resident seen in a playbook's dry run"),
+    "playbook.evaluate": _l("Playbook evaluation started"),
+    "case.start": _l("Case started by staff"),
+    "case.view": _l("Resident's case viewed"),
+    "case.list_view": _l("Resident's task seen in a work list"),
+    "case.note": _l("Note added to a case"),
+    "case.close": _l("Case closed"),
+    "task.complete": _l("Task completed"),
+    "task.reassign": _l("Task reassigned"),
+    "task.snooze": _l("Task snoozed"),
+    "task.due_change": _l("Task due date changed"),
+    "outreach_template.create": _l("Message template created"),
+    "outreach_template.update": _l("Message template changed"),
+    "outreach_template.delete": _l("Message template deleted"),
+    "outreach_template.preview": _l("Message template previewed for a resident"),
+    "letters.download": _l("Letters for printing downloaded"),
+    "letters.printed": _l("Letters marked printed"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
 # per page view, so the viewer hides them unless asked (or a resident is chosen).
 LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.lapse_list_view",
                      "engagement.exported", "survey.detractor_list_view",
-                     "inquiry.list_view", "inquiry.exported")
+                     "inquiry.list_view", "inquiry.exported", "case.list_view",
+                     "playbook.dry_run_view")
 
 TARGET_LABELS = {
     "api_tokens": _l("API token"),
@@ -130,6 +153,11 @@ TARGET_LABELS = {
     "service_attributes": _l("Open311 attribute"),
     "users": _l("Account"),
     "districts": _l("District"),
+    "playbooks": _l("Playbook"),
+    "playbook_cases": _l("Case"),
+    "tasks": _l("Task"),
+    "outreach_templates": _l("Message template"),
+    "outreach_letter_batches": _l("Letters of a day"),
 }
 
 

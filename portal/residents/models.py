@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime
@@ -64,6 +65,9 @@ class Resident(db.Model):
     name_latin: Mapped[str] = mapped_column(String(160), default="")
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
+    # the postal address letters go to: 〒 code as 123-4567, then the address
+    postal_code: Mapped[str | None] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(String(300))
     district: Mapped[str | None] = mapped_column(String(80), index=True)
     birth_year: Mapped[int | None] = mapped_column(Integer)
     household_id: Mapped[int | None] = mapped_column(
@@ -103,3 +107,31 @@ class Resident(db.Model):
         if self.family_name or self.given_name:
             return f"{self.family_name} {self.given_name}".strip()
         return self.name_latin
+
+
+class LifeEventKind(StrEnum):
+    MOVED_IN = "moved_in"
+    CHILD_BORN = "child_born"
+    TURNED_65 = "turned_65"
+
+
+class LifeEvent(db.Model):
+    """Something that happened in a resident's life, from the register (``portal
+    import life-events FILE`` or the JSON API): what the life-event trigger of the
+    playbooks reads. One per (resident, kind, day); a re-import changes nothing."""
+
+    __tablename__ = "life_events"
+    __table_args__ = (
+        Index("uq_life_events", "resident_id", "kind", "occurred_on", unique=True),
+        Index("ix_life_events_kind_occurred", "kind", "occurred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20))  # EventSource: import, api, staff, demo
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resident: Mapped[Resident] = relationship()
