@@ -39,7 +39,7 @@ def test_no_conditions_leave_the_trigger_as_it_is(library):
     playbook = pf.playbook(library)
     query = holding(playbook, NOW)
     assert apply_conditions(query, {}, NOW) is query
-    assert apply_conditions(query, {"districts": None}, NOW) is query
+    assert apply_conditions(query, {"districts": None, "age_bands": []}, NOW) is query
 
 
 def test_districts(library):
@@ -105,7 +105,7 @@ def test_other_band(library):
 def test_consent_flags(library, flag):
     yes, no = red(**{flag: True}), red(**{flag: False})
     assert meeting(library, {flag: True}) == {yes.id}
-    assert meeting(library, {flag: False}) == {no.id}
+    assert meeting(library, {flag: False}) == {no.id}  # False is a condition, not "unset"
 
 
 def test_all_conditions_must_hold(library, count_queries):

@@ -100,14 +100,21 @@ def test_score_fall_against_the_latest_snapshot_at_least_the_days_old(library):
     assert found[(fell.id, service_id())]["score"] == 60.0
 
 
-def test_score_fall_takes_the_services_own_latest_day(library):
-    who = factories.resident()
+def test_score_fall_compares_with_the_latest_snapshot_day_only(library):
+    who, other = factories.resident(), factories.resident()
     pf.score(who, "library-loans", value=50.0)
+    pf.score(other, "library-loans", value=50.0)
     snapshot(who, TODAY - timedelta(days=35), 80.0)
-    # a later day of another service does not hide the service's own day
-    snapshot(who, TODAY - timedelta(days=30), 50.0, slug="library-study-room")
+    snapshot(other, TODAY - timedelta(days=35), 80.0)
     playbook = pf.playbook(library, trigger="score_fall", params={"points": 20, "days": 30})
+    assert set(rows(playbook)) == {(who.id, service_id()), (other.id, service_id())}
     assert rows(playbook)[(who.id, service_id())]["trigger_value"] == pytest.approx(30.0)
+    # a later snapshot day (a run writes every service's): who has none of the
+    # service on it is not compared with an older one
+    snapshot(who, TODAY - timedelta(days=31), 75.0)
+    snapshot(other, TODAY - timedelta(days=31), 60.0, slug="library-study-room")
+    assert rows(playbook)[(who.id, service_id())]["trigger_value"] == pytest.approx(25.0)
+    assert (other.id, service_id()) not in rows(playbook)
 
 
 def test_score_fall_without_a_snapshot_that_old_is_nobody(library):

@@ -1,6 +1,7 @@
 """A playbook's conditions on the resident (``definition.CONDITIONS``), applied to a
 trigger's selectable in the same statement — set-based, like the trigger itself.
-All of them must hold; ``{}`` is everyone.
+All of them must hold; ``{}`` is everyone, and so is a condition left empty
+(None, ``[]``).
 
 - ``districts`` [code, ...]: the resident's district is one of them;
 - ``age_bands`` ["65-74", ...]: the resident's age this local year (year −
@@ -36,7 +37,9 @@ from portal.timeutil import local_zone
 def apply_conditions(query: Select, conditions: dict[str, Any], now: datetime) -> Select:
     """``query`` (with a ``resident_id`` column) limited to the residents who meet
     every condition in ``conditions``; ``{}`` leaves it as it is."""
-    if not any(value is not None for value in (conditions or {}).values()):
+    conditions = {key: value for key, value in (conditions or {}).items()
+                  if not _unset(value)}
+    if not conditions:
         return query
     sub = query.subquery("trigger")
     year = now.astimezone(local_zone()).year
@@ -46,6 +49,11 @@ def apply_conditions(query: Select, conditions: dict[str, Any], now: datetime) -
     if on_resident:
         clauses.insert(0, exists().where(r.c.id == sub.c.resident_id, *on_resident))
     return select(*sub.c).where(*clauses)
+
+
+def _unset(value: Any) -> bool:
+    """No condition: missing, None, or nothing chosen (an empty list or text)."""
+    return value is None or (isinstance(value, (list, str, dict)) and not value)
 
 
 def _resident_clauses(r, conditions: dict[str, Any], year: int) -> list:

@@ -21,15 +21,16 @@ The triggers (``definition.TRIGGERS``), each a single set-based SELECT:
 
 - ``band`` {band}: the service's current score is in the band. One pass over the
   service's rows of ``engagement_scores`` (its key starts with ``service_id``),
-  residents joined by their key.
+  erased residents taken out by an anti-join on the residents' key.
 - ``score_fall`` {points, days}: the current score is at least ``points`` below the
-  resident's score on the snapshot day D = the latest day on or before the local
-  today − ``days`` that has snapshots of the service (``score_snapshots`` keeps a
-  month's first day and the days a run filled in, see ``portal.engagement.scoring``;
+  resident's score on the snapshot day D = the latest day with snapshots on or
+  before the local today − ``days`` (``score_snapshots`` keeps a month's first day
+  and the days a run filled in, see ``portal.engagement.scoring``; a run writes every
+  active service's snapshots on its day, so D is found by one seek on the key;
   ``score_30d_ago`` is a re-computation with the same model for the 30-day at-risk
   flag and ``previous_score`` only the day before, so neither answers "D days ago").
-  No snapshot that old: nobody; a resident without a snapshot on D: not a candidate.
-  Snapshots are joined by their key (as_of, service_id, resident_id).
+  No snapshot that old: nobody; a resident (or a service) without a snapshot on D:
+  not a candidate. Snapshots are joined by their key (as_of, service_id, resident_id).
   ``trigger_value``: the points fallen.
 - ``no_use`` {days} or {intervals}: used the service before, and the days since
   the last use (as of the score's day) are ≥ ``days``, or more than ``intervals`` ×
@@ -72,7 +73,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, cast, false, func, literal, null, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -152,10 +165,14 @@ def _score_columns(s, *, value=None, ref=None) -> list:
 
 
 def _scores(playbook: Playbook):
-    """The playbook's service's current scores, of residents not erased."""
+    """The playbook's service's current scores, of residents not erased.
+
+    Erased residents are taken out by an anti-join (NOT EXISTS an erased record of
+    that id) rather than a join: PostgreSQL then hashes only the few erased records,
+    not every resident, and SQLite looks each one up by the key either way."""
     s, r = EngagementScore.__table__, Resident.__table__
-    return s, r, (s.join(r, r.c.id == s.c.resident_id)), and_(
-        s.c.service_id == playbook.service_id, r.c.anonymised_at.is_(None))
+    erased = exists().where(r.c.id == s.c.resident_id, r.c.anonymised_at.is_not(None))
+    return s, r, s, and_(s.c.service_id == playbook.service_id, ~erased)
 
 
 def _with_scores(playbook: Playbook, rows, *, value=None, ref=None) -> Select:
@@ -190,10 +207,11 @@ def _score_fall(playbook: Playbook, now: datetime) -> Select:
     s, _, joined, base = _scores(playbook)
     snap = ScoreSnapshot.__table__
     points, days = _int_param(playbook, "points"), _int_param(playbook, "days")
-    # the snapshot day: a backward walk of the snapshots' key from the cut-off
-    day = (select(snap.c.as_of)
-           .where(snap.c.as_of <= _today(now) - timedelta(days=days),
-                  snap.c.service_id == playbook.service_id)
+    # the snapshot day: one seek on the snapshots' key, which starts with the day (a
+    # walk back to the service's own latest day would read every other service's
+    # rows of the day first — the key's second column — or, for a service without
+    # one, all the older history)
+    day = (select(snap.c.as_of).where(snap.c.as_of <= _today(now) - timedelta(days=days))
            .order_by(snap.c.as_of.desc()).limit(1).scalar_subquery())
     then = snap.alias("then")
     fallen = then.c.score - s.c.score
