@@ -343,3 +343,19 @@ def test_candidates_compose_into_an_insert_select(library):
     pf.score(who, "library-loans", "red")
     sub = candidates(pf.playbook(library), NOW).subquery()
     assert db.session.execute(select(sub.c.resident_id)).scalars().all() == [who.id]
+
+
+def test_the_selection_composes_every_trigger(library):
+    """``selection.entering`` and ``skipped`` (the evaluation's and the dry run's
+    statements) run over each trigger's candidates, a NULL service as key 0."""
+    from portal.playbooks.selection import entering, skipped
+
+    who, playbooks = every_trigger(library)
+    no_service = pf.playbook(library, service=None, trigger="new_resident",
+                             params={"days": 7}, name_en="Welcome")
+    for playbook in [*playbooks, no_service]:
+        found = db.session.execute(entering(playbook, NOW)).all()
+        expected = set() if playbook.trigger in ("never_used", "manual") else {who.id}
+        assert {row.resident_id for row in found} == expected, playbook.trigger
+        assert all(row.service_key == (playbook.service_id or 0) for row in found)
+        assert skipped(playbook, NOW) == {"already_open": 0, "cooldown": 0}
