@@ -361,3 +361,10 @@ def test_the_forms_carry_csrf(manager_client, catalogue, csrf_on):
     assert manager_client.post("/admin/playbooks/new",
                                data=form(catalogue["library"])).status_code == 400
     assert count(Playbook) == 1
+
+
+def test_staff_of_another_department_get_404_everywhere(staff_client, catalogue):
+    other = playbook(catalogue["health"], service="cancer-screening")
+    db.session.commit()
+    for tail in ("", "/versions", "/effectiveness", "/dry-run"):
+        assert staff_client.get(f"/admin/playbooks/{other.id}{tail}").status_code == 404

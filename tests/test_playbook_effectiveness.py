@@ -42,7 +42,7 @@ def hand_welch(a, b):
 
 def test_the_uplift_is_welchs_difference_with_both_n():
     found = uplift(group(CONTACTED), group(HELD_OUT), min_n=4)
-    diff, low, high = hand_welch(CONTACTED, HELD_OUT)
+    _diff, low, high = hand_welch(CONTACTED, HELD_OUT)
     assert found.contacted.n == 5 and found.held_out.n == 4
     assert found.contacted.mean == pytest.approx(7.6)
     assert found.held_out.mean == pytest.approx(0.75)

@@ -37,5 +37,5 @@ def uplift_chart(uplift: Uplift | None) -> LineChart:
         x_labels=[_("Contacted"), _("Held out")], y_label=_("Points"), y_min=-edge,
         y_max=edge, empty_text=_("Too few cases to tell"),
         series=[Series(_("Mean change"), means, "line-1"),
-                Series(_("95 % interval, lower end"), lows, "line-3"),
-                Series(_("95 % interval, upper end"), highs, "line-2")])
+                Series(_("%(level)s interval, lower end", level="95 %"), lows, "line-3"),
+                Series(_("%(level)s interval, upper end", level="95 %"), highs, "line-2")])
