@@ -14,7 +14,7 @@ from portal.playbooks.effectiveness import Report, Uplift, month_label
 
 def cases_per_month(report: Report) -> BarChart:
     return BarChart(title=_("Cases opened per month"),
-                    categories=[month_label(m) for m, _n, _h in report.per_month],
+                    categories=[month_label(m, short=True) for m, _n, _h in report.per_month],
                     values=[float(n) for _m, n, _h in report.per_month],
                     y_label=_("Cases"), empty_text=_("No data"))
 

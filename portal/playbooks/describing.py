@@ -176,7 +176,7 @@ def version_changes(rows) -> list[list[str]]:
     for row in rows:
         after = row.snapshot or {}
         if before is None:
-            out.append([_("Created")])
+            out.append([_("First version")])
         else:
             lines = []
             for name, label in FIELD_LABELS.items():

@@ -180,10 +180,13 @@ def period_choices(today: date | None = None) -> list[tuple[str, str]]:
               for n in range(12))]
 
 
-def month_label(month: date) -> str:
+def month_label(month: date, short: bool = False) -> str:
+    """"March 2026" / "2026年3月"; short: "Mar 26" / "26年3月" (a chart's axis)."""
     from flask_babel import format_date
 
-    return format_date(month, "yyyy MMMM") if _english() else f"{month.year}年{month.month}月"
+    if _english():
+        return format_date(month, "MMM yy" if short else "MMMM yyyy")
+    return f"{month.year % 100 if short else month.year}年{month.month}月"
 
 
 def _english() -> bool:
