@@ -368,3 +368,19 @@ def test_staff_of_another_department_get_404_everywhere(staff_client, catalogue)
     db.session.commit()
     for tail in ("", "/versions", "/effectiveness", "/dry-run"):
         assert staff_client.get(f"/admin/playbooks/{other.id}{tail}").status_code == 404
+
+
+def test_the_dry_run_with_the_engine_lists_who_would_enter(manager_client, catalogue):
+    """Against the engine's own ``dry_run`` (skipped until it is merged)."""
+    pytest.importorskip("portal.playbooks.evaluation")
+    from tests.playbook_factories import score
+
+    book = playbook(catalogue["library"], status=PlaybookStatus.PAUSED)
+    entering = factories.resident(family_name="山田", given_name="太郎", consent_outreach=True)
+    score(entering, "library-loans", "red")
+    score(factories.resident(), "library-loans", "green")
+    db.session.commit()
+    html = manager_client.get(f"/admin/playbooks/{book.id}/dry-run", headers=EN).get_data(
+        as_text=True)
+    assert "山田 太郎" in html and f"/admin/residents/{entering.id}" in html
+    assert [e.target_id for e in audits("playbook.dry_run_view")] == [str(entering.id)]
