@@ -262,6 +262,23 @@ TABLE: list[tuple[str, str, dict]] = [
     # playbooks: staff read their department's ({playbook_id}: the library's;
     # {other_playbook_id}: health's), managers and admins edit (helper "console")
     ("GET", "/admin/playbooks/", RECORDS),
+    ("GET", "/admin/playbooks/?status=nonsense&department=nowhere", RECORDS),
+    ("GET", "/admin/playbooks/new", MANAGERS),
+    ("POST", "/admin/playbooks/new", only(MANAGERS, 400)),  # nothing typed: the problems
+    ("GET", "/admin/playbooks/{playbook_id}", RECORDS),
+    ("GET", "/admin/playbooks/{other_playbook_id}", {**RECORDS, "staff": 404}),
+    ("GET", "/admin/playbooks/999999", only(RECORDS, 404)),
+    ("GET", "/admin/playbooks/{playbook_id}/edit", MANAGERS),
+    ("GET", "/admin/playbooks/999999/edit", only(MANAGERS, 404)),
+    # an empty form carries no version: refused as opened at another version
+    ("POST", "/admin/playbooks/{playbook_id}/edit", only(MANAGERS, 409)),
+    ("POST", "/admin/playbooks/{playbook_id}/status", only(MANAGERS, 302)),  # flashed refusal
+    ("POST", "/admin/playbooks/999999/status", only(MANAGERS, 404)),
+    ("GET", "/admin/playbooks/{playbook_id}/versions", RECORDS),
+    ("GET", "/admin/playbooks/{other_playbook_id}/versions", {**RECORDS, "staff": 404}),
+    ("GET", "/admin/playbooks/{playbook_id}/effectiveness", RECORDS),
+    ("GET", "/admin/playbooks/{playbook_id}/effectiveness?period=2001-01", RECORDS),
+    ("GET", "/admin/playbooks/{other_playbook_id}/effectiveness", {**RECORDS, "staff": 404}),
 
     # My work and cases: staff work their department's ({case_id}, {task_id}: the
     # library's; {other_case_id}, {other_task_id}: health's) (helper "work")
@@ -362,6 +379,29 @@ def expand(path: str, users, record, surveys=None, inquiries=None, work_items=No
                             "task_id", "other_task_id", "template_id"), 0)))
 
 
+# routes that call the engine's code (``portal.playbooks.evaluation.dry_run``, the
+# evaluation job): they run once the engine's part is merged (helper "console")
+ENGINE_TABLE: list[tuple[str, str, dict]] = [
+    ("GET", "/admin/playbooks/{playbook_id}/dry-run", RECORDS),
+    ("GET", "/admin/playbooks/{other_playbook_id}/dry-run", {**RECORDS, "staff": 404}),
+    ("GET", "/admin/playbooks/999999/dry-run", only(RECORDS, 404)),
+    ("POST", "/admin/playbooks/evaluate", only(MANAGERS, 302)),
+]
+
+
+@pytest.mark.parametrize("method, path, expected", ENGINE_TABLE,
+                         ids=[f"{m} {p}" for m, p, _ in ENGINE_TABLE])
+@pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
+def test_engine_route_access(role_client, users, record, surveys, inquiries, work_items,
+                             method, path, expected, role):
+    pytest.importorskip("portal.playbooks.evaluation")
+    pytest.importorskip("portal.playbooks.jobs")
+    client = role_client(role)
+    response = client.open(expand(path, users, record, surveys, inquiries, work_items),
+                           method=method)
+    assert response.status_code == expected[role]
+
+
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
@@ -375,7 +415,7 @@ def test_route_access(role_client, users, record, surveys, inquiries, work_items
 
 def test_every_route_is_in_the_table(app):
     """A new route without a row here fails this test."""
-    covered = {(method, pattern(path)) for method, path, _ in TABLE}
+    covered = {(method, pattern(path)) for method, path, _ in TABLE + ENGINE_TABLE}
     elsewhere = {"/static/*", "/account/logout", "/account/reset-password/*",
                  "/account/register/finish/*",
                  "/account/invitation/*",
