@@ -27,6 +27,7 @@ from portal.permissions import (
 from portal.playbooks.models import Playbook, PlaybookStatus
 from portal.rendering import render_and_commit
 from portal.residents.models import Resident
+from portal.residents.naming import resident_name
 from portal.residents.records import name_conditions
 from portal.services.models import Department
 from portal.timeutil import local_today, utcnow
@@ -77,7 +78,7 @@ def _form(template: MessageTemplate | None = None, formdata=None) -> TemplateFor
 
 
 def _editor(form: TemplateForm, template: MessageTemplate | None, status: int = 200):
-    return render_and_commit("outreach/template_form.html", form=form, template=template,
+    return render_and_commit("outreach/template_form.html", form=form, tpl=template,
                              placeholders=PLACEHOLDERS,
                              missing=_missing(template) if template else [],
                              used=users_of([template.id]).get(template.id, [])
@@ -200,10 +201,11 @@ def template_preview(template_id: int):
         record("outreach_template.preview", actor=current_user, target=resident,
                summary="Previewed a message template for the resident",
                data={"template_id": template.id, "locale": composed.locale})
-    return render_and_commit("outreach/preview.html", template=template, form=form,
+    return render_and_commit("outreach/preview.html", tpl=template, form=form,
                              matches=matches[:PREVIEW_MATCHES],
                              more=len(matches) > PREVIEW_MATCHES, resident=resident,
-                             preview=preview, languages=language_names(current_app.config))
+                             preview=preview, languages=language_names(current_app.config),
+                             name_of=lambda r: resident_name(r, current_locale()) or "—")
 
 
 # -- letters ------------------------------------------------------------------------------
