@@ -181,8 +181,10 @@ def test_preview_shows_why_a_message_would_not_go(manager_client, catalogue):
 
 def test_pages_show_no_raw_codes(manager_client, catalogue):
     """In Japanese, where an English code would stand out (English prose says
-    "letter" and "resident" as words)."""
-    item = template(catalogue["library"], body_en="", subject_en="")
+    "letter" and "resident" as words; the preview's links are left out, their path
+    says "services")."""
+    item = template(catalogue["library"], body_en="", subject_en="",
+                    body_ja="{name}\n\n{service}をご利用ください。\n{city} {department}")
     resident = factories.resident(consent_outreach=True, postal_code="300-1234",
                                   address="桜川市本町1-2")
     manager_client.post("/language", data={"locale": "ja"})

@@ -20,7 +20,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, ngettext
 from flask_babel import gettext as _
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
@@ -122,7 +122,9 @@ def _list_pages(w: _Writer, batch: LetterBatch, letters: list[Letter]) -> None:
         y = HEIGHT - MARGIN
         w.text(MARGIN, y, _("Letters to print: %(day)s", day=day), 16)
         y -= 8 * mm
-        w.text(MARGIN, y, _("%(n)s letters, one per page after this list.", n=len(letters))
+        w.text(MARGIN, y, ngettext("%(num)s letter, on the page after this list.",
+                                   "%(num)s letters, one per page after this list.",
+                                   len(letters))
                + (f"  ({page + 1}/{pages})" if pages > 1 else ""), 10, colour=GREY)
         y -= 10 * mm
         columns = (MARGIN, MARGIN + 14 * mm, MARGIN + 95 * mm)

@@ -4,7 +4,7 @@ real resident, and the day's letters for printing."""
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -243,8 +243,9 @@ def letters_printed(batch_id: int):
                 day=_day(batch)), "info")
     else:
         db.session.commit()
-        flash(_("The %(n)s letters of %(day)s are marked printed and count as sent.",
-                n=count, day=_day(batch)), "success")
+        flash(ngettext("The letter of %(day)s is marked printed and counts as sent.",
+                       "The %(num)s letters of %(day)s are marked printed and count as sent.",
+                       count, day=_day(batch)), "success")
     return redirect(url_for("outreach.letters_index"))
 
 
