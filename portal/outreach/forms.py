@@ -42,7 +42,7 @@ class TemplateForm(Form):
             if bad:
                 field.errors = [*field.errors, _l(
                     "Unknown placeholders or unmatched braces: %(items)s. Use only the "
-                    "placeholders listed beside the form.", items="  ".join(bad))]
+                    "placeholders in the list on this page.", items="  ".join(bad))]
                 ok = False
         complete = 0
         for subject, body, message in (

@@ -84,9 +84,13 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
                 continue
             cut = line.rfind(" ")
             tail = line[cut + 1:]
+            digits = len(line) - len(line.rstrip("0123456789０１２３４５６７８９"))
             if ch != " " and cut > 0 and tail.isascii() and tail.strip():
                 lines.append(line[:cut])
                 line = tail + ch
+            elif ch.isdigit() and 0 < digits < len(line):  # keep a number whole
+                lines.append(line[:-digits])
+                line = line[-digits:] + ch
             else:
                 lines.append(line.rstrip())
                 line = "" if ch == " " else ch
@@ -162,7 +166,9 @@ def _letter_pages(w: _Writer, batch: LetterBatch, letter: Letter, total: int) ->
     y = top - 5 * mm
     w.text(MARGIN, y, f"〒{resident.postal_code or ''}", 11)
     y -= 6 * mm
-    for line in wrap(resident.address or "", w.font, 11, 85 * mm):
+    # a building's name (after an ideographic space) on a line of its own
+    for line in (piece for part in (resident.address or "").split("\u3000") if part.strip()
+                 for piece in wrap(part.strip(), w.font, 11, 95 * mm)):
         w.text(MARGIN, y, line, 11)
         y -= 5.5 * mm
     y -= 3 * mm
