@@ -195,3 +195,29 @@ def test_pages_show_no_raw_codes(manager_client, catalogue):
         response = manager_client.get(url)
         assert response.status_code == 200, url
         assert_no_codes(response.get_data(as_text=True), url)
+
+
+def test_list_pages_have_a_flat_query_count(manager_client, users, catalogue, count_queries):
+    from portal.outreach import letters, sending
+    from tests.test_outreach_letters import NOW
+    from tests.test_outreach_sending import letter_resident, open_case
+
+    def counts():
+        out = []
+        for url in ("/admin/outreach/templates", "/admin/outreach/letters"):
+            with count_queries() as counter:
+                assert manager_client.get(url).status_code == 200
+            out.append(counter.count)
+        return out
+
+    def more(n):
+        for _ in range(n):
+            tpl = template(catalogue["library"])
+            message = sending.send_message(open_case(catalogue["library"], letter_resident()),
+                                           0, tpl, now=NOW)
+            letters.mark_printed(message.letter_batch, users["manager"], now=NOW)
+
+    more(1)
+    few = counts()
+    more(4)
+    assert counts() == few

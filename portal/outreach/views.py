@@ -8,6 +8,7 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.audit.recording import record, record_many
 from portal.extensions import db
@@ -63,6 +64,7 @@ def _missing(template: MessageTemplate) -> list[str]:
 @permission_required(can_manage_outreach_templates)
 def templates():
     items = db.session.scalars(select(MessageTemplate).join(MessageTemplate.department)
+                               .options(contains_eager(MessageTemplate.department))
                                .order_by(Department.code, MessageTemplate.name_ja,
                                          MessageTemplate.id)).all()
     return render_and_commit("outreach/templates.html", items=items, used=users_of(),
@@ -213,7 +215,8 @@ def template_preview(template_id: int):
 @admin_bp.get("/letters")
 @permission_required(can_print_letters)
 def letters_index():
-    page = db.paginate(select(LetterBatch).order_by(LetterBatch.day.desc()),
+    page = db.paginate(select(LetterBatch).options(joinedload(LetterBatch.printed_by))
+                       .order_by(LetterBatch.day.desc()),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     counts = letters.batch_counts([b.id for b in page.items])
     return render_and_commit("outreach/letters.html", page=page, counts=counts,
