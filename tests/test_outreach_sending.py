@@ -226,3 +226,24 @@ def test_every_message_is_stored(catalogue):
     sending.send_survey(case, 1, open_survey(catalogue["library"]), now=NOW)
     assert db.session.scalar(select(func.count()).select_from(OutreachMessage).where(
         OutreachMessage.case_id == case.id)) == 2
+
+
+def test_two_workers_making_the_days_batch_share_one(catalogue, monkeypatch):
+    """The other worker's row appears between our look-up and our insert: the unique
+    day refuses ours (in a savepoint) and we use theirs."""
+    from datetime import date
+
+    theirs = LetterBatch(day=date(2026, 11, 2))
+    db.session.add(theirs)
+    db.session.flush()
+    real = db.session.scalar
+    calls = []
+
+    def first_misses(statement, *args, **kwargs):
+        calls.append(statement)
+        return None if len(calls) == 1 else real(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "scalar", first_misses)
+    assert sending.letter_batch(NOW).id == theirs.id
+    monkeypatch.undo()
+    assert db.session.scalar(select(func.count()).select_from(LetterBatch)) == 1
