@@ -287,6 +287,22 @@ TABLE: list[tuple[str, str, dict]] = [
     # outreach: message templates ({template_id}) and the day's letters (helper
     # "outreach")
     ("GET", "/admin/outreach/templates", MANAGERS),
+    ("GET", "/admin/outreach/templates/new", MANAGERS),
+    ("POST", "/admin/outreach/templates/new", only(MANAGERS, 400)),  # empty: errors
+    ("GET", "/admin/outreach/templates/{template_id}", MANAGERS),
+    ("POST", "/admin/outreach/templates/{template_id}", only(MANAGERS, 400)),  # empty: errors
+    ("GET", "/admin/outreach/templates/999999", only(MANAGERS, 404)),
+    ("GET", "/admin/outreach/templates/{template_id}/preview", MANAGERS),
+    ("GET", "/admin/outreach/templates/{template_id}/preview?resident_id={resident_id}",
+     MANAGERS),
+    ("GET", "/admin/outreach/templates/{template_id}/preview?q=R-", MANAGERS),
+    ("POST", "/admin/outreach/templates/{template_id}/delete", only(MANAGERS, 302)),
+    ("POST", "/admin/outreach/templates/999999/delete", only(MANAGERS, 404)),
+    # letters: managers and admins print them (postal addresses of every department's
+    # residents); the real batch's rows are in tests/test_outreach_letters.py
+    ("GET", "/admin/outreach/letters", MANAGERS),
+    ("GET", "/admin/outreach/letters/999999.pdf", only(MANAGERS, 404)),
+    ("POST", "/admin/outreach/letters/999999/printed", only(MANAGERS, 404)),
 
     # life events: the import and the API (helper "life")
 ]

@@ -23,6 +23,8 @@ SUPPRESSION_LABELS = {
     SuppressionReason.BUDGET: _l("Over the contact budget"),
     SuppressionReason.HELD_OUT: _l("Held out (no outreach)"),
     SuppressionReason.ANONYMISED: _l("Personal data erased"),
+    SuppressionReason.ALREADY_INVITED: _l("Already invited to this survey"),
+    SuppressionReason.SURVEY_CLOSED: _l("The survey is not open for invitations"),
 }
 
 TOUCHPOINT_ACTION_LABELS = {

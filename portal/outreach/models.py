@@ -62,6 +62,9 @@ class SuppressionReason(StrEnum):
     BUDGET = "budget"  # over the contact budget
     HELD_OUT = "held_out"  # never stored on a message: the dry run counts it
     ANONYMISED = "anonymised"
+    # survey steps (``portal.outreach.sending.send_survey``): never twice to one survey
+    ALREADY_INVITED = "already_invited"
+    SURVEY_CLOSED = "survey_closed"  # the survey does not take invitations now
 
 
 class MessageTemplate(db.Model):
