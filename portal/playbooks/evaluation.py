@@ -50,6 +50,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -168,6 +169,11 @@ def _offset(steps: list[dict[str, Any]], index: int) -> int | None:
     return int(steps[index]["offset_days"]) if index < len(steps) else None
 
 
+_COPIED = ("service_id", "score_at_open", "band_at_open", "recency_at_open",
+           "frequency_at_open", "satisfaction_at_open", "friction_at_open", "trigger_value",
+           "trigger_ref")
+
+
 def _open_cases(playbook: Playbook, now: datetime) -> tuple[int, int]:
     """One INSERT … SELECT: (cases opened, of which held out)."""
     c = Case.__table__
@@ -188,6 +194,9 @@ def _open_cases(playbook: Playbook, now: datetime) -> tuple[int, int]:
         "friction_at_open": entering.c.friction, "trigger_value": entering.c.trigger_value,
         "trigger_ref": entering.c.trigger_ref,
     }
+    # a trigger's NULL figures have no type of their own: give them the column's
+    columns = {name: cast(value, c.c[name].type) if name in _COPIED else value
+               for name, value in columns.items()}
     # the WHERE keeps SQLite's parser from reading ON CONFLICT as a join's ON
     source = select(*columns.values()).select_from(entering).where(true())
     statement = _insert(c).from_select(list(columns), source).on_conflict_do_nothing()
