@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import event, func, select
 
 from portal.engagement.models import EngagementScore, ScoreSnapshot
@@ -92,7 +93,7 @@ def test_a_few_statements_per_playbook_whatever_the_residents(library, app):
 
 def test_cooldown_skips_then_opens(library):
     book = pf.playbook(library, cooldown_days=30)
-    (person,) = red_residents(1)
+    red_residents(1)
     now = utcnow()
     evaluate(now)
     (first,) = cases(book)
@@ -291,7 +292,7 @@ def test_start_case_refused_with_a_message(library, users, problem):
         book.status = PlaybookStatus.ARCHIVED
     else:
         person.anonymised_at = utcnow()
-    with pytest.raises(CaseError) as error:
+    with force_locale("en"), pytest.raises(CaseError) as error:
         start_case(book, person, None, users["staff"])
     assert {"open": "already has an open case", "cooldown": "cooldown",
             "archived": "archived", "erased": "erased"}[problem] in error.value.message
@@ -328,3 +329,60 @@ def test_the_daily_recompute_ends_with_the_evaluation(library, monkeypatch):
 
 def test_today_is_a_date():
     assert isinstance(date.today(), date)
+
+
+# -- the manual start's page and route ---------------------------------------------------
+
+def test_the_360_page_offers_the_department_playbooks(library, catalogue, staff_client):
+    own = pf.playbook(library, trigger="manual", service=None, params={},
+                      name_en="Call back", name_ja="Call back")
+    pf.playbook(catalogue["health"], service="cancer-screening", name_en="Health only",
+                name_ja="Health only")
+    pf.playbook(library, name_en="Archived one", name_ja="Archived one",
+                status=PlaybookStatus.ARCHIVED)
+    person = factories.resident()
+    db.session.commit()
+    page = staff_client.get(f"/admin/residents/{person.id}").get_data(as_text=True)
+    assert 'id="start-case"' in page and "Call back" in page
+    assert "Health only" not in page and "Archived one" not in page
+    assert f'value="{own.id}"' in page
+
+
+def test_staff_start_a_case_from_the_360_page(library, users, staff_client, csrf_on):
+    import re
+
+    book = pf.playbook(library, trigger="manual", service=None, params={})
+    person = factories.resident()
+    db.session.commit()
+    page = staff_client.get(f"/admin/residents/{person.id}").get_data(as_text=True)
+    token = re.search(r'id="start-case".*?name="csrf_token"[^>]*value="([^"]+)"', page,
+                      re.S).group(1)
+    response = staff_client.post("/admin/work/start", data={
+        "csrf_token": token, "resident_id": person.id, "playbook_id": book.id,
+        "service_id": "", "note": "Came to the counter"}, follow_redirects=True)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "ケースを開始しました" in text
+    (item,) = cases(book)
+    assert item.started_by_id == users["staff"].id
+    again = staff_client.post("/admin/work/start", data={
+        "csrf_token": token, "resident_id": person.id, "playbook_id": book.id},
+        follow_redirects=True).get_data(as_text=True)
+    assert "対応中のケースがすでにあります" in again
+    assert len(cases(book)) == 1
+
+
+def test_start_route_404s(library, catalogue, staff_client):
+    other = pf.playbook(catalogue["health"], service="cancer-screening")
+    person = factories.resident()
+    erased = factories.resident(anonymised_at=utcnow())
+    db.session.commit()
+    assert staff_client.post("/admin/work/start", data={
+        "resident_id": erased.id, "playbook_id": other.id}).status_code == 404
+    assert staff_client.post("/admin/work/start", data={
+        "resident_id": 999999, "playbook_id": other.id}).status_code == 404
+    # another department's playbook is not among the choices: refused, nothing opened
+    response = staff_client.post("/admin/work/start", data={
+        "resident_id": person.id, "playbook_id": other.id}, follow_redirects=True)
+    assert "ケースは開始されませんでした" in response.get_data(as_text=True)
+    assert cases(other) == []
