@@ -386,3 +386,26 @@ def test_start_route_404s(library, catalogue, staff_client):
         "resident_id": person.id, "playbook_id": other.id}, follow_redirects=True)
     assert "ケースは開始されませんでした" in response.get_data(as_text=True)
     assert cases(other) == []
+
+
+def test_a_failing_playbook_is_rolled_back_and_the_others_go_on(library, monkeypatch):
+    broken = pf.playbook(library, name_en="Broken")
+    fine = pf.playbook(library, name_en="Fine", trigger="no_use", params={"days": 30})
+    person = factories.resident()
+    pf.score(person, SLUG, "red", last_use_at=utcnow() - timedelta(days=40),
+             days_since_last_use=40)
+    real = evaluation._open_cases
+
+    def fail_for_broken(playbook, now):
+        if playbook.id == broken.id:
+            real(playbook, now)
+            raise RuntimeError("boom")
+        return real(playbook, now)
+
+    monkeypatch.setattr(evaluation, "_open_cases", fail_for_broken)
+    db.session.commit()  # (the test's transaction: the failure rolls back to here)
+    runs = evaluate()
+    assert "boom" in run_of(runs, broken).failed
+    assert run_of(runs, fine).opened == 1 and run_of(runs, fine).failed is None
+    assert cases(broken) == [] and len(cases(fine)) == 1
+    assert "FAILED (RuntimeError: boom)" in evaluation.summary_line(run_of(runs, broken))

@@ -106,6 +106,7 @@ class PlaybookRun:
     closed: int = 0  # auto-closed "recovered"
     expired: int = 0  # closed "expired" (steps done, measuring window passed)
     steps: int = 0  # case steps run (one per case and step)
+    failed: str | None = None  # what went wrong (the playbook's work was rolled back)
 
 
 @dataclass
@@ -498,48 +499,64 @@ def _evaluated(playbook: Playbook) -> bool:
     return TRIGGERS[playbook.trigger].evaluated
 
 
+def _evaluate_one(playbook: Playbook, now: datetime, dry_run: bool) -> PlaybookRun:
+    run = PlaybookRun(playbook.id)
+    if _evaluated(playbook) and playbook.status == PlaybookStatus.ACTIVE:
+        run.skipped = selection.skipped(playbook, now)
+        if dry_run:
+            run.opened, run.held_out = _entering_counts(playbook, now)
+        else:
+            run.opened, run.held_out = _open_cases(playbook, now)
+    else:
+        run.skipped = {"already_open": 0, "cooldown": 0}
+    if dry_run:
+        run.closed = _would_close(playbook, now)
+    elif playbook.status != PlaybookStatus.ARCHIVED:
+        run.closed, run.expired = _close_cases(playbook, now)
+        run.steps = _playbook_steps(playbook, now)
+        playbook.evaluated_at = now
+    return run
+
+
+def _isolated(playbook_id: int, work) -> tuple[Any, str | None]:
+    """Run ``work(playbook)`` and commit; a failure is rolled back and logged, and
+    the other playbooks go on. Returns (its result, what went wrong or None)."""
+    try:
+        result = work(db.session.get(Playbook, playbook_id))
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("evaluating playbook %s failed", playbook_id)
+        return None, f"{type(error).__name__}: {error}"[:200]
+    return result, None
+
+
 def evaluate(now: datetime | None = None, *, dry_run: bool = False,
              playbooks: Iterable[Playbook] | None = None) -> list[PlaybookRun]:
     """Evaluate every active playbook (or the given ones): open, close, run the due
     steps; then the steps and closing of paused playbooks' open cases, and measure.
-    Commits after each playbook (and at the end) unless ``dry_run``, which writes
-    nothing and counts what would open and close."""
+    Commits after each playbook (a playbook that fails is rolled back, logged and
+    reported in its run's ``failed``; the others go on) unless ``dry_run``, which
+    writes nothing and counts what would open and close."""
     now = now or utcnow()
     chosen = playbooks is not None
     targets = _active(playbooks)
-    runs: list[PlaybookRun] = []
-    sent = False
-    for playbook in targets:
-        run = PlaybookRun(playbook.id)
-        if _evaluated(playbook) and playbook.status == PlaybookStatus.ACTIVE:
-            run.skipped = selection.skipped(playbook, now)
-            if dry_run:
-                run.opened, run.held_out = _entering_counts(playbook, now)
-            else:
-                run.opened, run.held_out = _open_cases(playbook, now)
-        else:
-            run.skipped = {"already_open": 0, "cooldown": 0}
-        if dry_run:
-            run.closed = _would_close(playbook, now)
-        elif playbook.status != PlaybookStatus.ARCHIVED:
-            run.closed, run.expired = _close_cases(playbook, now)
-            run.steps = _playbook_steps(playbook, now)
-            sent = sent or _sends(playbook)
-            playbook.evaluated_at = now
-            db.session.commit()
-        runs.append(run)
     if dry_run:
-        return runs
+        return [_evaluate_one(playbook, now, True) for playbook in targets]
+    runs: list[PlaybookRun] = []
+    for playbook_id in [playbook.id for playbook in targets]:
+        run, failed = _isolated(playbook_id,
+                                lambda playbook: _evaluate_one(playbook, now, False))
+        runs.append(run or PlaybookRun(playbook_id, failed=failed))
     if not chosen:  # paused playbooks: their cases go on
-        for playbook in db.session.scalars(select(Playbook).where(
-                Playbook.status == PlaybookStatus.PAUSED.value).order_by(Playbook.id)):
-            _close_cases(playbook, now)
-            _playbook_steps(playbook, now)
-            sent = sent or _sends(playbook)
-            db.session.commit()
+        for playbook_id in db.session.scalars(select(Playbook.id).where(
+                Playbook.status == PlaybookStatus.PAUSED.value).order_by(Playbook.id)).all():
+            _isolated(playbook_id, lambda playbook: (_close_cases(playbook, now),
+                                                     _playbook_steps(playbook, now)))
     measure(now)
     db.session.commit()
-    if sent:
+    if any(_sends(playbook) for playbook in db.session.scalars(select(Playbook).where(
+            Playbook.status.in_([PlaybookStatus.ACTIVE.value, PlaybookStatus.PAUSED.value])))):
         from portal.mail.outbox import dispatch
 
         dispatch()
@@ -670,7 +687,7 @@ def summary_line(run: PlaybookRun, playbook: Playbook | None = None) -> str:
     skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(run.skipped.items()))
     return (f"{name}: opened {run.opened} (held out {run.held_out}), skipped: "
             f"{skipped or 'none'}, closed {run.closed}, expired {run.expired}, "
-            f"steps {run.steps}")
+            f"steps {run.steps}" + (f" — FAILED ({run.failed})" if run.failed else ""))
 
 
 __all__ = ["BATCH", "CaseError", "DryRun", "PlaybookRun", "cancel_open_tasks", "dry_run",
