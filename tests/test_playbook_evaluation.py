@@ -3,7 +3,7 @@ auto-close, expiry, measuring, the dry run, the manual start and the CLI."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -325,10 +325,6 @@ def test_the_daily_recompute_ends_with_the_evaluation(library, monkeypatch):
     monkeypatch.setattr("portal.playbooks.jobs.evaluate", lambda: calls.append("e") or [])
     jobs.recompute_yesterday()
     assert calls == ["e"]
-
-
-def test_today_is_a_date():
-    assert isinstance(date.today(), date)
 
 
 # -- the manual start's page and route ---------------------------------------------------
