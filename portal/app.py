@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.surveys import results_views as _results  # noqa: F401
     from portal.surveys import views as survey_views
     from portal.work import bp as work_bp
+    from portal.work import start_views as _work_start  # noqa: F401  (routes)
     from portal.work import views as _work_views  # noqa: F401  (routes)
 
     app.register_blueprint(main_views.bp)

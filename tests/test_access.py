@@ -283,6 +283,9 @@ TABLE: list[tuple[str, str, dict]] = [
     # My work and cases: staff work their department's ({case_id}, {task_id}: the
     # library's; {other_case_id}, {other_task_id}: health's) (helper "work")
     ("GET", "/admin/work/", RECORDS),
+    # the manual start from the 360° page (helper "engine"): an empty POST names no
+    # resident (404); the form's cases are in tests/test_playbook_evaluation.py
+    ("POST", "/admin/work/start", only(RECORDS, 404)),
 
     # outreach: message templates ({template_id}) and the day's letters (helper
     # "outreach")

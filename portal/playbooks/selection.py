@@ -54,5 +54,6 @@ def skipped(playbook: Playbook, now: datetime) -> dict[str, int]:
     sub = candidates(playbook, now).subquery("candidate")
     is_open, cooling = _open(playbook, sub), _cooling(playbook, sub, now)
     row = db.session.execute(select(
-        func.count().filter(is_open), func.count().filter(and_(~is_open, cooling)))).one()
+        func.count().filter(is_open), func.count().filter(and_(~is_open, cooling)))
+        .select_from(sub)).one()
     return {"already_open": row[0] or 0, "cooldown": row[1] or 0}
