@@ -124,8 +124,7 @@ def test_an_email_counts_as_sent_once_the_outbox_delivered_it(catalogue, outbox_
                                    template(catalogue["library"]))
     db.session.flush()
     assert sending.sync_delivered() == 0  # not delivered yet
-    assert send_due_messages()["sent"] == 1
-    assert sending.sync_delivered() == 1
+    assert send_due_messages()["sent"] == 1  # the outbox's round runs sync_delivered
     db.session.refresh(message)
     assert message.status == "sent" and message.sent_at is not None
 

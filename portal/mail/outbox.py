@@ -8,6 +8,7 @@ error and schedules a retry with back-off; nothing is lost while SMTP is down.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -21,6 +22,10 @@ from portal.mail.models import MessageStatus, OutboundMessage
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+#: called (then committed) after a round that delivered messages: features that keep
+#: their own record of what was sent update it in one statement (``portal.outreach``)
+AFTER_DELIVERY: list[Callable[[], object]] = []
 
 
 def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
@@ -88,6 +93,10 @@ def send_due_messages(limit: int = 200) -> dict[str, int]:
             if message.purpose in SENSITIVE_PURPOSES:
                 # the link in it opens an account: do not keep it once delivered
                 message.body_text = REDACTED
+        db.session.commit()
+    if counts["sent"]:
+        for hook in AFTER_DELIVERY:
+            hook()
         db.session.commit()
     _schedule_next_round()
     return counts

@@ -114,5 +114,5 @@ def suppression_counts(resident_ids: Select, now: datetime | None = None) -> dic
         r.outerjoin(recent, recent.c.resident_id == r.c.id))
         .where(r.c.id.in_(select(ids.c[0]).distinct())).group_by(why))
     counts = {key.value: 0 for key in ORDER} | {"ok": 0}
-    counts.update(dict(db.session.execute(query).tuples().all()))
+    counts.update({row[0]: row[1] for row in db.session.execute(query)})
     return counts

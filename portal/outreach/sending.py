@@ -14,9 +14,9 @@ E-mail
     ``force_locale``; purpose ``outreach``, a survey's ``survey_invitation`` so the
     outbox forgets the personal link once delivered); the message is ``queued``
     with its ``outbox_id`` and becomes ``sent`` when the outbox has delivered it:
-    ``sync_delivered`` copies the outbox's state over in one statement (run it after
-    the outbox job, e.g. from the step runner). Queued and sent count alike in the
-    contact budget.
+    ``sync_delivered`` copies the outbox's state over in one statement after every
+    outbox round that delivered mail (``outbox.AFTER_DELIVERY``). Queued and sent
+    count alike in the contact budget.
 Letter
     ``queued`` in the ``LetterBatch`` of the municipality's local day (made on first
     use; two workers at once meet the unique ``day`` and both use the one row), the
@@ -53,7 +53,7 @@ from portal.extensions import db
 from portal.i18n_fields import localized_pair
 from portal.mail.models import MessageStatus as OutboxStatus
 from portal.mail.models import OutboundMessage
-from portal.mail.outbox import queue_email
+from portal.mail.outbox import AFTER_DELIVERY, queue_email
 from portal.outreach import guards, placeholders
 from portal.outreach.models import (
     LetterBatch,
@@ -273,3 +273,7 @@ def sync_delivered() -> int:
         .values(status=MessageStatus.SENT, sent_at=delivered)
         .execution_options(synchronize_session=False))
     return result.rowcount or 0
+
+
+# an outreach e-mail counts as sent once the outbox has delivered it
+AFTER_DELIVERY.append(sync_delivered)
