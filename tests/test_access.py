@@ -271,7 +271,9 @@ TABLE: list[tuple[str, str, dict]] = [
     # "outreach")
     ("GET", "/admin/outreach/templates", MANAGERS),
 
-    # life events: the import and the API (helper "life")
+    # life events: the import and the API (helper "life"); the import's console page is
+    # the existing /admin/imports/ (a kind of file there)
+    ("POST", "/api/v1/life-events", API),
 ]
 
 
