@@ -39,7 +39,8 @@ def test_empty_is_none():
 
 def test_resident_import_reads_postal_code_and_address(runner, tmp_path, catalogue):
     path = tmp_path / "residents.csv"
-    path.write_text("\n".join([HEADER, "P1,山田,太郎,〒３００－１２３４,桜川市中央1丁目2-3  メゾン桜 101",
+    path.write_text("\n".join([HEADER,
+                               "P1,山田,太郎,〒３００－１２３４,桜川市中央1丁目2-3  メゾン桜 101",
                                "P2,山田,花子,3001235,"]) + "\n", encoding="utf-8")
     result = runner.invoke(args=["import", "residents", str(path)])
     assert result.exit_code == 0, result.output
