@@ -111,6 +111,7 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
     from portal.engagement.scoring import history_days, recompute
     from portal.extensions import db
     from portal.inquiries import starter as inquiry_starter
+    from portal.playbooks import demo as playbook_demo
     from portal.surveys import starter
 
     if not current_app.config["DEMO_ALLOWED"]:
@@ -144,6 +145,12 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
                 recompute(day)
                 db.session.commit()
         click.echo(f"Scored {len(days)} days of history in {time.perf_counter() - started:.1f} s.")
+        started = time.perf_counter()
+        played = playbook_demo.fill_demo(seed=seed_value, months=months)
+        db.session.commit()
+        click.echo(f"Starter playbooks active with {played['cases']} cases, {played['tasks']} "
+                   f"tasks, {played['messages']} messages and {played['life_events']} life "
+                   f"events, in {time.perf_counter() - started:.1f} s.")
     click.echo(generator.logins_text())
 
 

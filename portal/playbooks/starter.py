@@ -208,11 +208,14 @@ PLAYBOOKS: dict[str, dict[str, Any]] = {
         "department": "health", "service": "specific-health-checkup",
         "name_ja": "特定健診の受診期限切れ", "name_en": "Annual health check-up overdue",
         "description_ja": "前回の特定健診から受診間隔（1年）を過ぎた方に、受診をおすすめする"
-                          "メッセージをお送りします。",
+                          "メッセージをお送りし、30日たっても未受診であればお電話でご案内します。",
         "description_en": "Residents whose last health check-up is more than its expected "
-                          "interval (a year) ago get a reminder.",
+                          "interval (a year) ago get a reminder, and a call if they have not "
+                          "booked 30 days later.",
         "trigger": "no_use", "trigger_params": {"intervals": 1},
-        "steps": [_message("health-checkup-overdue")],
+        "steps": [_message("health-checkup-overdue"), {"kind": "wait", "offset_days": 30},
+                  _task("特定健診の受診についてお電話でご案内", "Call about the health check-up",
+                        offset=30, due=10)],
         "cooldown_days": 180, "auto_close": True,
     },
     "new-parent": {
@@ -231,11 +234,15 @@ PLAYBOOKS: dict[str, dict[str, Any]] = {
     "library-lapsed": {
         "department": "library", "service": "library-loans",
         "name_ja": "図書館の利用が途絶えた方", "name_en": "Library lapsed",
-        "description_ja": "通常の貸出間隔の3倍以上、貸出のない方に図書館のご案内をお送りします。",
+        "description_ja": "通常の貸出間隔の3倍以上、貸出のない方に図書館のご案内をお送りし、"
+                          "4週間たってもご利用がなければ職員がお電話します。",
         "description_en": "Borrowers without a loan for more than three expected intervals "
-                          "get a message from the library.",
+                          "get a message from the library, and a call from staff if they have "
+                          "not borrowed anything four weeks later.",
         "trigger": "no_use", "trigger_params": {"intervals": 3},
-        "steps": [_message("library-lapsed")],
+        "steps": [_message("library-lapsed"), {"kind": "wait", "offset_days": 28},
+                  _task("利用が途絶えた方へのお電話", "Call the borrower who stopped coming",
+                        offset=28, due=7)],
         "cooldown_days": 90, "auto_close": True,
     },
     "waste-app-stopped": {
