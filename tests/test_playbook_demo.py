@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal.auth.models import User
 from portal.demo import generator
 from portal.extensions import db
-from portal.outreach.models import OutreachMessage, Touchpoint
+from portal.outreach.models import LetterBatch, OutreachMessage, Touchpoint
 from portal.playbooks import demo, starter
 from portal.playbooks.definition import MEASURE_DAYS
 from portal.playbooks.holdout import held_out
@@ -105,10 +105,20 @@ def check_messages_follow_the_residents_consents():
         elif row.reason is None:
             assert row.consent_outreach and not row.do_not_contact
             assert (row.email if row.channel == "email" else row.address)
+    # a letter is sent when its day's batch was printed
+    letters = db.session.execute(select(OutreachMessage.status, LetterBatch.printed_at).join(
+        LetterBatch, LetterBatch.id == OutreachMessage.letter_batch_id)).all()
+    assert letters and all((status == "sent") == (printed is not None)
+                           for status, printed in letters)
 
 
 def check_life_events_and_addresses(municipality):
     assert count(LifeEvent, LifeEvent.kind == "child_born") > 0
+    births = db.session.execute(select(LifeEvent.kind, Case.resident_id, LifeEvent.resident_id)
+                                .join(Playbook, Playbook.id == Case.playbook_id)
+                                .join(LifeEvent, LifeEvent.id == Case.trigger_ref)
+                                .where(Playbook.key == "new-parent")).all()
+    assert births and all(kind == "child_born" and a == b for kind, a, b in births)
     assert count(LifeEvent, LifeEvent.source == "demo") == municipality["life_events"]
     with_address = count(Resident, Resident.postal_code.is_not(None))
     assert with_address > 0.8 * count(Resident)

@@ -113,6 +113,12 @@ def _text(template: MessageTemplate, locale: str, resident: Any, service: Servic
     return out[0], out[1]
 
 
+def _printed(day: date) -> datetime:
+    """When the demo's staff printed the letters of ``day``: the next morning."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_zone()) + timedelta(
+        days=1, hours=10)
+
+
 def activate(playbooks: list[Playbook], now: datetime) -> None:
     """Paused → active, as a new version (what the console's status change stores)."""
     for playbook in playbooks:
@@ -176,6 +182,9 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
         row.update(source=EventSource.DEMO.value, note=None, created_at=now)
     for chunk in _chunks(life_rows):
         db.session.execute(insert(LifeEvent), list(chunk))
+    # the new-parent cases point at their birth (``trigger_ref``)
+    birth_ids = dict(db.session.execute(select(LifeEvent.resident_id, LifeEvent.id).where(
+        LifeEvent.kind == "child_born", LifeEvent.source == EventSource.DEMO.value)).all())
 
     case_rows: list[dict[str, Any]] = []
     plans: list[tuple[Playbook, Any, bool, datetime]] = []
@@ -220,7 +229,10 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
                 "recency_at_open": round(rng.uniform(0, 40), 1) if score is not None else None,
                 "frequency_at_open": round(rng.uniform(10, 60), 1) if score is not None
                 else None,
-                "trigger_value": value, "status": CaseStatus.OPEN, "outcome": None,
+                "trigger_value": value,
+                "trigger_ref": birth_ids.get(resident.id)
+                if playbook.trigger == "life_event" else None,
+                "status": CaseStatus.OPEN, "outcome": None,
                 "outcome_note": "", "closed_at": None, "next_step": 0, "next_step_at": None,
                 "score_after": None, "measured_at": None,
             })
@@ -278,10 +290,11 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
                     sent = reason is None
                     if sent:
                         budget_used.setdefault(resident.id, []).append(at)
-                    recent_letter = channel == "letter" and (now - at).days < 1
-                    status = (MessageStatus.SUPPRESSED if not sent else
-                              MessageStatus.QUEUED if recent_letter else MessageStatus.SENT)
                     day = at.astimezone(local_zone()).date()
+                    # a letter counts as sent when its day's batch was printed
+                    sent_at = at + timedelta(hours=1) if channel == "email" else _printed(day)
+                    status = (MessageStatus.SUPPRESSED if not sent else
+                              MessageStatus.SENT if sent_at < now else MessageStatus.QUEUED)
                     if channel == "letter":
                         letter_days.add(day)
                     messages.append({
@@ -292,8 +305,7 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
                         "fell_back": False, "subject": subject,
                         "body": body if channel == "letter" else "",
                         "created_at": at,
-                        "sent_at": None if status != MessageStatus.SENT else
-                        at + timedelta(hours=1 if channel == "email" else 20),
+                        "sent_at": sent_at if status == MessageStatus.SENT else None,
                         "_letter_day": day if channel == "letter" else None,
                     })
                     message_case.append(index)
@@ -375,15 +387,16 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
         case_ids += db.session.scalars(
             insert(Case).returning(Case.id, sort_by_parameter_order=True), list(chunk)).all()
 
-    batches: dict[date, int] = {}
+    batch_rows = []
     for day in sorted(letter_days):
-        printed = datetime.combine(day, datetime.min.time(), tzinfo=local_zone()) + \
-            timedelta(days=1, hours=10)
-        batch = LetterBatch(day=day, printed_at=printed if printed < now else None,
-                            created_at=printed - timedelta(days=1))
-        db.session.add(batch)
-        db.session.flush()
-        batches[day] = batch.id
+        printed = _printed(day)
+        batch_rows.append({"day": day, "printed_at": printed if printed < now else None,
+                           "printed_by_id": None, "created_at": printed - timedelta(days=1)})
+    batches: dict[date, int] = {}
+    if batch_rows:
+        ids = db.session.scalars(insert(LetterBatch).returning(
+            LetterBatch.id, sort_by_parameter_order=True), batch_rows).all()
+        batches = {row["day"]: batch_id for row, batch_id in zip(batch_rows, ids, strict=True)}
     for message, index in zip(messages, message_case, strict=True):
         message["case_id"] = case_ids[index]
         day = message.pop("_letter_day")
