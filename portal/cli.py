@@ -77,10 +77,12 @@ def register(app: Flask) -> None:
 @with_appcontext
 def seed_command() -> None:
     """Load reference data: departments, the service catalogue, the starter surveys
-    (as drafts), the starter reply templates and the public-space service's Open311
-    attributes (safe to repeat)."""
+    (as drafts), the starter reply templates, the public-space service's Open311
+    attributes and the starter playbooks with their message templates (paused; safe
+    to repeat)."""
     from portal.extensions import db
     from portal.inquiries.starter import seed_reply_templates, seed_service_attributes
+    from portal.playbooks.starter import seed_starter_playbooks
     from portal.services.catalogue import load_catalogue
     from portal.surveys.starter import seed_starter_surveys
 
@@ -88,11 +90,14 @@ def seed_command() -> None:
     surveys = seed_starter_surveys()
     templates = seed_reply_templates()
     attributes = seed_service_attributes()
+    playbooks = seed_starter_playbooks()
     db.session.commit()
     click.echo(f"Departments: {result['departments']} · services: {result['services']} "
                f"(created {result['created']}, updated {result['updated']}) · "
                f"starter surveys added as drafts: {surveys} · reply templates added: "
-               f"{templates} · Open311 attributes added: {attributes}")
+               f"{templates} · Open311 attributes added: {attributes} · starter playbooks added "
+               f"(paused): {playbooks['playbooks']} with {playbooks['templates']} message "
+               "templates")
 
 
 @click.command("demo")
@@ -109,6 +114,7 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
     from portal.engagement.scoring import history_days, recompute
     from portal.extensions import db
     from portal.inquiries import starter as inquiry_starter
+    from portal.playbooks import demo as playbook_demo
     from portal.surveys import starter
 
     if not current_app.config["DEMO_ALLOWED"]:
@@ -142,6 +148,12 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
                 recompute(day)
                 db.session.commit()
         click.echo(f"Scored {len(days)} days of history in {time.perf_counter() - started:.1f} s.")
+        started = time.perf_counter()
+        played = playbook_demo.fill_demo(seed=seed_value, months=months)
+        db.session.commit()
+        click.echo(f"Starter playbooks active with {played['cases']} cases, {played['tasks']} "
+                   f"tasks, {played['messages']} messages and {played['life_events']} life "
+                   f"events, in {time.perf_counter() - started:.1f} s.")
     click.echo(generator.logins_text())
 
 

@@ -182,6 +182,8 @@ def base_settings() -> dict:
         "CONTACT_BUDGET_DAYS": env_int("CONTACT_BUDGET_DAYS", 30),
         # playbooks' uplift: fewer cases than this on either side is "too few to tell"
         "PLAYBOOK_MIN_N": env_int("PLAYBOOK_MIN_N", 20),
+        # the department whose API tokens may send life events (the resident register)
+        "LIFE_EVENTS_DEPARTMENT": env("LIFE_EVENTS_DEPARTMENT", "citizens"),
         "DEMO_ALLOWED": True,
     }
 

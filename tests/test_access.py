@@ -307,7 +307,9 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/admin/outreach/letters/999999.pdf", only(MANAGERS, 404)),
     ("POST", "/admin/outreach/letters/999999/printed", only(MANAGERS, 404)),
 
-    # life events: the import and the API (helper "life")
+    # life events: the import and the API (helper "life"); the import's console page is
+    # the existing /admin/imports/ (a kind of file there)
+    ("POST", "/api/v1/life-events", API),
 ]
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from portal.api.events import KEY_MAX, MAX_EVENTS, TOO_MANY_STATUS, Reason, Status
+from portal.api.life_events import FORBIDDEN_STATUS, LifeReason
+from portal.imports.life_events import KINDS
+from portal.imports.life_events import NOTE_MAX as LIFE_NOTE_MAX
 from portal.services.usage import CHANNELS, FUTURE_TOLERANCE, KIND_MAX, NOTE_MAX
 
 VERSION = "1.0.0"
@@ -29,6 +32,17 @@ REASONS: dict[Reason, str] = {
     Reason.UNKNOWN_SERVICE: "no service has this `service` slug or `service_code`",
     Reason.SERVICE_NOT_ALLOWED: "the service belongs to a department the token is not "
                                 "scoped to",
+}
+
+LIFE_REASONS: dict[LifeReason, str] = {
+    LifeReason.MISSING_FIELD: "a required field is absent, null or empty (`field` names it)",
+    LifeReason.WRONG_TYPE: "a field is not a string, or the item is not a JSON object",
+    LifeReason.INVALID_VALUE: "`note` is too long, or `date` is not a date `YYYY-MM-DD` "
+                              "from 1900",
+    LifeReason.INVALID_EVENT: "`event` is not one of " + ", ".join(KINDS),
+    LifeReason.DATE_IN_FUTURE: "`date` is after today (in the municipality's time zone)",
+    LifeReason.UNKNOWN_RESIDENT: "no resident has this `resident_external_id` (anonymised "
+                                 "residents count as unknown)",
 }
 
 RATE_LIMIT_HEADERS = {
@@ -136,6 +150,63 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+        "LifeEvent": {
+            "type": "object",
+            "description": "Something that happened in a resident's life, from the register. "
+                           "One per (resident, event, date): sending it again is reported "
+                           "`duplicate`. Other properties are ignored.",
+            "required": ["resident_external_id", "event", "date"],
+            "properties": {
+                "resident_external_id": {**text, "description": "The resident's id in the "
+                                                                "municipal register."},
+                "event": {"type": "string", "enum": list(KINDS)},
+                "date": {**text, "format": "date",
+                         "description": "`YYYY-MM-DD`, not after today."},
+                "note": {"type": "string", "maxLength": LIFE_NOTE_MAX, "nullable": True},
+            },
+        },
+        "LifeEventBatch": {
+            "type": "object",
+            "required": ["life_events"],
+            "properties": {
+                "life_events": {"type": "array", "minItems": 1, "maxItems": MAX_EVENTS,
+                                "items": {"$ref": "#/components/schemas/LifeEvent"}},
+            },
+        },
+        "LifeEventResult": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["index", "status"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 0,
+                          "description": "Position of the item in the request."},
+                "status": {"type": "string", "enum": [s.value for s in Status]},
+                "reason": {"type": "string", "enum": [r.value for r in LifeReason],
+                           "description": "Only for `rejected`. "
+                                          + "; ".join(f"`{r.value}`: {text}"
+                                                      for r, text in LIFE_REASONS.items())},
+                "field": {"type": "string", "nullable": True,
+                          "description": "Only for `rejected`: the offending field."},
+                "message": {"type": "string",
+                            "description": "Only for `rejected`: an explanation for people, "
+                                           "in the language of `Accept-Language`."},
+            },
+        },
+        "LifeEventBatchResult": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["results", "summary"],
+            "properties": {
+                "results": {"type": "array", "description": "One per item, in request order.",
+                            "items": {"$ref": "#/components/schemas/LifeEventResult"}},
+                "summary": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": [s.value for s in Status],
+                    "properties": {s.value: {"type": "integer", "minimum": 0} for s in Status},
+                },
+            },
+        },
         "Error": {
             "type": "object",
             "additionalProperties": False,
@@ -175,6 +246,21 @@ EXAMPLE_RESPONSE = {
 }
 
 
+LIFE_EXAMPLE_REQUEST = {"life_events": [
+    {"resident_external_id": "R-000123", "event": "child_born", "date": "2026-11-02"},
+    {"resident_external_id": "R-000999", "event": "moved_in", "date": "2026-11-01",
+     "note": "from Tsukuba"},
+]}
+LIFE_EXAMPLE_RESPONSE = {
+    "results": [
+        {"index": 0, "status": "created"},
+        {"index": 1, "status": "rejected", "reason": "unknown_resident",
+         "field": "resident_external_id", "message": "Unknown resident."},
+    ],
+    "summary": {"created": 1, "duplicate": 0, "rejected": 1},
+}
+
+
 def document(*, rate_limit: str, auth_failure_limit: str = "10 per minute") -> dict[str, Any]:
     """The OpenAPI document; ``rate_limit`` is the configured per-token limit and
     ``auth_failure_limit`` that of failed authentications per client address."""
@@ -190,7 +276,8 @@ def document(*, rate_limit: str, auth_failure_limit: str = "10 per minute") -> d
             "title": "Resident Success Portal API",
             "version": VERSION,
             "description": (
-                "Usage events from departmental systems.\n\n"
+                "Usage events from departmental systems, and life events from the resident "
+                "register.\n\n"
                 "Authenticate with a token an administrator creates in the console "
                 "(*API tokens*): `Authorization: Bearer rsp_…`. A token may record use only "
                 "of its departments' services.\n\n"
@@ -209,7 +296,7 @@ def document(*, rate_limit: str, auth_failure_limit: str = "10 per minute") -> d
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": "events"}, {"name": "meta"}],
+        "tags": [{"name": "events"}, {"name": "life events"}, {"name": "meta"}],
         "paths": {
             "/events": {
                 "post": {
@@ -238,6 +325,52 @@ def document(*, rate_limit: str, auth_failure_limit: str = "10 per minute") -> d
                             "JSON, or it is not an object with an `events` list of at least "
                             "one item."),
                         "401": unauthorized,
+                        str(TOO_MANY_STATUS): _error_response(
+                            f"More than {MAX_EVENTS} events, or a body larger than the "
+                            "server accepts."),
+                        "429": _error_response(
+                            f"More than {rate_limit} for this token, or more than "
+                            f"{auth_failure_limit} failed authentications from this client "
+                            "address.",
+                            headers={**RATE_LIMIT_HEADERS, "Retry-After": {
+                                "description": "Seconds to wait.",
+                                "schema": {"type": "integer"}}}),
+                    },
+                },
+            },
+            "/life-events": {
+                "post": {
+                    "tags": ["life events"],
+                    "operationId": "postLifeEvents",
+                    "summary": "Record a batch of life events from the resident register",
+                    "description": "Moved in, child born, turned 65: what the playbooks' "
+                                   "life-event trigger reads. Only a token scoped to the "
+                                   "register's department (configuration "
+                                   "`PORTAL_LIFE_EVENTS_DEPARTMENT`, `citizens` by default) "
+                                   "may send them. Every item is answered, in request order; "
+                                   "the request succeeds (200) even when some or all items are "
+                                   f"rejected. At most {MAX_EVENTS} items.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/LifeEventBatch"},
+                            "example": LIFE_EXAMPLE_REQUEST}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Per-item results and counts.",
+                            "headers": RATE_LIMIT_HEADERS,
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/LifeEventBatchResult"},
+                                "example": LIFE_EXAMPLE_RESPONSE}},
+                        },
+                        "400": _error_response(
+                            "The content type is not `application/json`, the body is not valid "
+                            "JSON, or it is not an object with a `life_events` list of at "
+                            "least one item."),
+                        "401": unauthorized,
+                        str(FORBIDDEN_STATUS): _error_response(
+                            "The token is not scoped to the resident register's department."),
                         str(TOO_MANY_STATUS): _error_response(
                             f"More than {MAX_EVENTS} events, or a body larger than the "
                             "server accepts."),

@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from portal.api import bp, events, openapi, tokens
+from portal.api import bp, events, life_events, openapi, tokens
 from portal.extensions import db, limiter
 
 REALM = 'Bearer realm="api"'
@@ -83,6 +83,26 @@ def post_events():
         db.session.commit()  # the token's last use
         return error_response(error.status, error.title, error.message)
     outcome = events.ingest_events(token=g.api_token, events=batch)
+    db.session.commit()
+    return jsonify(outcome)
+
+
+@bp.post("/life-events")
+@limiter.limit(auth_failure_limit, key_func=auth_failure_key, deduct_when=failed_authentication)
+@limiter.limit(api_rate_limit, key_func=api_rate_key)
+@token_required
+def post_life_events():
+    if not life_events.may_send(g.api_token):
+        db.session.commit()  # the token's last use
+        return error_response(life_events.FORBIDDEN_STATUS, _("Not allowed"), _(
+            "Only a token of the resident register's department may send life events."))
+    try:
+        items = life_events.read_batch(is_json=request.is_json,
+                                       body=request.get_data(cache=False))
+    except events.BatchError as error:
+        db.session.commit()
+        return error_response(error.status, error.title, error.message)
+    outcome = life_events.ingest_life_events(token=g.api_token, items=items)
     db.session.commit()
     return jsonify(outcome)
 

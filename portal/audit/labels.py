@@ -16,6 +16,7 @@ ACTION_LABELS = {
     "account.settings": _l("Account settings changed"),
     "account.password_change": _l("Password changed"),
     "api.events": _l("Events received through the API"),
+    "api.life_events": _l("Life events received through the API"),
     "api_token.create": _l("API token created"),
     "api_token.revoke": _l("API token revoked"),
     "audit.export": _l("Audit log exported"),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select
 
 from portal.auth import passwords
@@ -138,6 +139,24 @@ def _name(rng: random.Random, foreign: bool, family: tuple | None) -> dict[str, 
             "preferred_locale": "en" if rng.random() < 0.03 else "ja"}
 
 
+#: the first five digits of each demo district's postal codes (〒300-12xx …)
+POSTAL_PREFIX = {ja: f"300-1{2 + n // 5}{n % 5 * 2}" for n, (ja, _) in enumerate(DISTRICTS)}
+
+
+def _postal_address(rng: random.Random, district: str, city: str) -> tuple[str | None, str | None]:
+    """A Japanese-style postal code and address in ``district`` (None for about one
+    household in twelve: the register has no address for letters)."""
+    if rng.random() < 0.08:
+        return None, None
+    prefix = POSTAL_PREFIX.get(district, "300-120")
+    code = f"{prefix}{rng.randint(0, 9)}"
+    address = f"{city}{district}{rng.randint(1, 5)}丁目{rng.randint(1, 30)}-{rng.randint(1, 20)}"
+    if rng.random() < 0.25:
+        address += f" {rng.choice(['さくら荘', 'メゾン川辺', 'グリーンハイツ', 'コーポ桜'])}" \
+                   f"{rng.randint(1, 3)}0{rng.randint(1, 8)}"
+    return code, address
+
+
 def _events_for(rng: random.Random, *, service: Service, department: str, resident_id: int,
                 start, end, seed: int, counter: list[int]) -> list[dict[str, Any]]:
     """Usage of one service by one resident: a profile, then a renewal process."""
@@ -175,6 +194,9 @@ def _events_for(rng: random.Random, *, service: Service, department: str, reside
 def generate(*, residents: int, months: int, seed: int,
              progress: Callable[[int], Any] | None = None) -> dict[str, int]:
     rng = random.Random(seed)
+    # addresses from a stream of their own: the rest of the municipality stays as it was
+    address_rng = random.Random(seed * 7919 + 17)
+    city = current_app.config.get("MUNICIPALITY_NAME_JA", "桜川市")
     if not db.session.scalar(select(func.count()).select_from(Service)):
         load_catalogue()
     departments = {d.code: d for d in db.session.scalars(select(Department))}
@@ -202,7 +224,7 @@ def generate(*, residents: int, months: int, seed: int,
 
     while made["residents"] < residents:
         # one batch of households and their members
-        household_rows, member_plan = [], []
+        household_rows, member_plan, addresses = [], [], []
         while made["residents"] + len(member_plan) < residents and len(member_plan) < BATCH:
             made["households"] += 1
             district = rng.choice(district_codes)
@@ -210,6 +232,7 @@ def generate(*, residents: int, months: int, seed: int,
             family = None if foreign else rng.choice(FAMILY_NAMES)
             household_rows.append({"external_id": f"{prefix}H{made['households']:07d}",
                                    "district": district, "created_at": start})
+            addresses.append(_postal_address(address_rng, district, city))
             births = _household_members(rng, year)
             room = residents - made["residents"] - len(member_plan)
             for birth_year in births[:room]:
@@ -232,6 +255,7 @@ def generate(*, residents: int, months: int, seed: int,
                 else None,
                 "district": district, "birth_year": birth_year,
                 "household_id": household_ids[index],
+                "postal_code": addresses[index][0], "address": addresses[index][1],
                 "preferred_channels": rng.sample(["email", "letter", "phone"],
                                                  k=rng.randint(1, 2)) if adult else [],
                 "consent_outreach": adult and rng.random() < 0.75,

@@ -1,4 +1,5 @@
-"""``portal import residents FILE`` and ``portal import events FILE``."""
+"""``portal import residents FILE``, ``portal import events FILE`` and ``portal import
+life-events FILE``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ SHOWN_PROBLEMS = 20
 
 @click.group("import")
 def import_group() -> None:
-    """Import residents or usage events from CSV files (formats: docs/imports.md)."""
+    """Import residents, usage events or life events from CSV files (formats:
+    docs/imports.md)."""
 
 
 def _run(kind: str, file: Path, dry_run: bool, skip_bad: bool, encoding: str,
@@ -73,7 +75,10 @@ def _run(kind: str, file: Path, dry_run: bool, skip_bad: bool, encoding: str,
         click.echo("Dry run: everything was checked and nothing was written.")
     elif result.applied:
         skipped = f" ({result.bad_rows} bad rows skipped)" if result.bad_rows else ""
-        click.echo(f"Imported{skipped}.")
+        if not counts["created"] and not counts["updated"]:
+            click.echo(f"Nothing changed: every row was imported before{skipped}.")
+        else:
+            click.echo(f"Imported{skipped}.")
     if stopped:
         sys.exit(1)
 
@@ -102,3 +107,7 @@ import_residents = _command(ImportKind.RESIDENTS.value,
                             "Create or update residents (and households) by external id.")
 import_events = _command(ImportKind.EVENTS.value,
                          "Add usage events; events imported before are skipped as duplicates.")
+import_life_events = _command(
+    ImportKind.LIFE_EVENTS.value,
+    "Add life events (moved_in, child_born, turned_65) of residents by external id; "
+    "events imported before are skipped as duplicates.")

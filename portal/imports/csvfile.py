@@ -46,6 +46,11 @@ REASONS = {
     "duplicate_key": _l("%(value)s appears already in row %(first)s"),
     "bad_birth_year": _l("not a birth year: %(value)s (4 digits from 1900 to %(max)s)"),
     "bad_email": _l("not a valid e-mail address: %(value)s"),
+    "bad_postal_code": _l("not a postal code: %(value)s (7 digits, e.g. 123-4567; 〒 and "
+                          "full-width digits are fine)"),
+    "unknown_event": _l("unknown life event %(value)s; use one of %(choices)s"),
+    "bad_date": _l("not a valid date: %(value)s (use YYYY-MM-DD, e.g. 2026-04-01)"),
+    "future_date": _l("the date is in the future: %(value)s"),
     "unknown_district": _l("unknown district %(value)s; use one of %(choices)s"),
     "bad_boolean": _l("not a yes/no value: %(value)s (use true/false, 1/0 or yes/no)"),
     "bad_locale": _l("unknown language %(value)s; use ja or en"),

@@ -14,6 +14,7 @@ from portal.imports.models import ImportKind, ImportStatus
 KIND_LABELS = {
     ImportKind.RESIDENTS: _l("Residents"),
     ImportKind.EVENTS: _l("Usage events"),
+    ImportKind.LIFE_EVENTS: _l("Life events"),
 }
 STATUS_LABELS = {
     ImportStatus.CHECKED: _l("Checked, waiting for confirmation"),

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from portal.audit.recording import record
 from portal.auth.models import User
 from portal.extensions import db
-from portal.imports import events, residents
+from portal.imports import events, life_events, residents
 from portal.imports.csvfile import (
     Column,
     FileProblem,
@@ -31,6 +31,7 @@ from portal.timeutil import utcnow
 KINDS: dict[str, tuple[tuple[Column, ...], Callable[..., None]]] = {
     ImportKind.RESIDENTS: (residents.COLUMNS, residents.import_residents),
     ImportKind.EVENTS: (events.COLUMNS, events.import_events),
+    ImportKind.LIFE_EVENTS: (life_events.COLUMNS, life_events.import_life_events),
 }
 #: Python codec → the name stored on a batch (and accepted by ``--encoding``).
 CODEC_NAMES = {"utf-8-sig": "utf-8", "cp932": "cp932"}

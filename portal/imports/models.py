@@ -18,6 +18,7 @@ from portal.timeutil import utcnow
 class ImportKind(StrEnum):
     RESIDENTS = "residents"
     EVENTS = "events"
+    LIFE_EVENTS = "life-events"
 
 
 class ImportStatus(StrEnum):

@@ -31,6 +31,12 @@ from portal.residents import districts
 from portal.residents.models import Household, Resident
 from portal.residents.names import normalise_field
 from portal.residents.operations import CONSENT_FIELDS
+from portal.residents.postal import (
+    ADDRESS_MAX,
+    PostalCodeError,
+    normalise_address,
+    normalise_postal_code,
+)
 from portal.timeutil import local_today, utcnow
 
 COLUMNS = (
@@ -45,6 +51,8 @@ COLUMNS = (
     Column("household_id"),
     Column("email"),
     Column("phone"),
+    Column("postal_code"),
+    Column("address"),
     Column("preferred_locale"),
     Column("consent_outreach"),
     Column("consent_profiling"),
@@ -53,6 +61,7 @@ COLUMNS = (
 TEXT_LIMITS = {
     "external_id": 64, "family_name": 80, "given_name": 80, "family_name_kana": 120,
     "given_name_kana": 120, "name_latin": 160, "household_id": 64, "email": 254, "phone": 40,
+    "address": ADDRESS_MAX,
 }
 BOOLEANS = ("consent_outreach", "consent_profiling", "do_not_contact")
 #: Values for a new resident when the file leaves them empty; an existing resident
@@ -133,6 +142,8 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
                 continue
             if name in NAMES:
                 value = normalise_field(name, value)  # as the search folds its words
+            elif name == "address":
+                value = normalise_address(value)
             limit = TEXT_LIMITS.get(name)
             if limit and len(value) > limit:
                 add((row_no, name, "too_long", {"max": limit}))
@@ -162,6 +173,11 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
                      {"value": values["district"], "choices": district_choices}))
             else:
                 values["district"] = code
+        if "postal_code" in values:
+            try:
+                values["postal_code"] = normalise_postal_code(values["postal_code"])
+            except PostalCodeError:
+                add((row_no, "postal_code", "bad_postal_code", {"value": values["postal_code"]}))
         if "email" in values:
             try:
                 validate_email(values["email"], check_deliverability=False)
@@ -258,6 +274,7 @@ def _insert_new(rows: list[dict[str, Any]], households: dict[str, int]) -> None:
         record.update(
             external_id=values["external_id"], email=values.get("email"),
             phone=values.get("phone"), district=values.get("district"),
+            postal_code=values.get("postal_code"), address=values.get("address"),
             birth_year=values.get("birth_year"),
             household_id=households.get(values["household_id"])
             if "household_id" in values else None,

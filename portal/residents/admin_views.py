@@ -27,6 +27,7 @@ from portal.permissions import (
     can_view_residents,
     permission_required,
 )
+from portal.playbooks.labels import LIFE_EVENT_LABELS
 from portal.rendering import render_and_commit
 from portal.residents import admin_bp, operations, records
 from portal.residents import districts as district_list
@@ -88,6 +89,7 @@ def resident(resident_id: int):
     return render_and_commit(
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
         uses=uses, household=records.household_members(resident),
+        life_events=records.life_events(resident), LIFE_EVENT_LABELS=LIFE_EVENT_LABELS,
         scores=_scores(resident, uses),
         entry_form=_entry_form(services), link_form=LinkAccountForm(),
         unlink_form=UnlinkAccountForm(), merge_form=MergeForm())
@@ -193,6 +195,7 @@ def _render_with(resident: Resident, services, **forms):
     return render_template(
         "residents/admin/resident.html", resident=resident, filters=filters, events=events,
         uses=uses, household=records.household_members(resident),
+        life_events=records.life_events(resident), LIFE_EVENT_LABELS=LIFE_EVENT_LABELS,
         scores=_scores(resident, uses), **context), 400
 
 

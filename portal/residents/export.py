@@ -25,8 +25,9 @@ from portal.timeutil import local_zone, utcnow
 
 RESIDENT_FIELDS = (
     "external_id", "family_name", "given_name", "family_name_kana", "given_name_kana",
-    "name_latin", "email", "phone", "district", "birth_year", "preferred_locale",
-    "preferred_channels", "consent_outreach", "consent_profiling", "do_not_contact",
+    "name_latin", "email", "phone", "postal_code", "address", "district", "birth_year",
+    "preferred_locale", "preferred_channels", "consent_outreach", "consent_profiling",
+    "do_not_contact",
 )
 
 

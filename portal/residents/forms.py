@@ -28,6 +28,12 @@ from portal.forms import Form, LocaleField, YearRange, options
 from portal.residents import districts
 from portal.residents.names import normalise_name
 from portal.residents.operations import CONTACT_CHANNELS, CONTACT_LABELS, IDENTITY_CHECKS
+from portal.residents.postal import (
+    ADDRESS_MAX,
+    PostalCodeError,
+    normalise_address,
+    normalise_postal_code,
+)
 from portal.services.forms import MultiCheckboxField
 from portal.services.usage import CHANNEL_LABELS, KIND_LABELS
 from portal.timeutil import local_today
@@ -47,6 +53,10 @@ def district_choices(blank):
 
 def _name(value):
     return normalise_name(value) if isinstance(value, str) else value
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 def _reading(value):
@@ -70,6 +80,13 @@ class ProfileForm(Form):
         render_kw={"autocomplete": "email"})
     phone = TelField(_l("Phone"), validators=[Optional(), Length(max=40)],
                      render_kw={"autocomplete": "tel"})
+    postal_code = StringField(_l("Postal code"), validators=[Optional()],
+                              filters=[_strip], description=_l("7 digits, e.g. 123-4567"),
+                              render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=ADDRESS_MAX)],
+                          filters=[normalise_address],
+                          description=_l("Where letters from the city should go."),
+                          render_kw={"autocomplete": "street-address"})
     district = SelectField(_l("District"), validators=[Optional()])
     birth_year = IntegerField(_l("Year of birth"), validators=[Optional()],
                               render_kw={"inputmode": "numeric"})
@@ -99,11 +116,18 @@ class ProfileForm(Form):
         if field.data is not None and not 1900 <= field.data <= local_today().year:
             raise ValidationError(_l("Enter a year between 1900 and this year."))
 
+    def validate_postal_code(self, field):
+        try:
+            field.data = normalise_postal_code(field.data)
+        except PostalCodeError as error:
+            raise ValidationError(str(error)) from None
+
     def values(self) -> dict:
         return {name: self[name].data for name in (
             "family_name", "given_name", "family_name_kana", "given_name_kana", "name_latin",
-            "email", "phone", "district", "birth_year", "preferred_locale",
-            "preferred_channels", "consent_outreach", "consent_profiling", "do_not_contact")}
+            "email", "phone", "postal_code", "address", "district", "birth_year",
+            "preferred_locale", "preferred_channels", "consent_outreach", "consent_profiling",
+            "do_not_contact")}
 
 
 class DeleteAccountForm(Form):

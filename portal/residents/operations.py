@@ -23,14 +23,17 @@ from portal.timeutil import utcnow
 
 PROFILE_FIELDS = (
     "family_name", "given_name", "family_name_kana", "given_name_kana", "name_latin", "email",
-    "phone", "district", "birth_year", "preferred_locale", "preferred_channels",
-    "consent_outreach", "consent_profiling", "do_not_contact",
+    "phone", "postal_code", "address", "district", "birth_year", "preferred_locale",
+    "preferred_channels", "consent_outreach", "consent_profiling", "do_not_contact",
 )
 CONSENT_FIELDS = ("consent_outreach", "consent_profiling", "do_not_contact")
 CONTACT_CHANNELS = ("email", "letter", "phone")
 NAME_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "name_latin")
 #: personal data a resident may supply; blanked on a register record when they leave
-PERSONAL_FIELDS = (*NAME_FIELDS, "email", "phone", "district", "birth_year")
+PERSONAL_FIELDS = (*NAME_FIELDS, "email", "phone", "postal_code", "address", "district",
+                   "birth_year")
+#: fields stored as NULL when left empty
+NULLABLE_FIELDS = ("email", "phone", "postal_code", "address", "district")
 #: how staff checked a resident's identity before linking their account
 IDENTITY_CHECKS = ("my_number_card", "driving_licence", "passport", "residence_card", "other")
 CONTACT_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "phone": _l("Phone")}
@@ -49,7 +52,7 @@ def update_profile(*, actor: User, resident: Resident, values: dict[str, Any]) -
             continue
         value = values[field]
         if isinstance(value, str):
-            value = value.strip() or (None if field in ("email", "phone", "district") else "")
+            value = value.strip() or (None if field in NULLABLE_FIELDS else "")
         if field in NAME_FIELDS and isinstance(value, str):
             value = normalise_field(field, value)
         if getattr(resident, field) != value:
@@ -95,6 +98,7 @@ def erase(*, resident: Resident, user: User | None) -> None:
     resident.family_name = resident.given_name = ""
     resident.family_name_kana = resident.given_name_kana = resident.name_latin = ""
     resident.email = resident.phone = resident.external_id = None
+    resident.postal_code = resident.address = None
     resident.birth_year = resident.birth_year // 10 * 10 if resident.birth_year else None
     resident.household_id = None
     resident.preferred_channels = []

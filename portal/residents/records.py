@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, literal, null, or_, select, union_all
 
 from portal.auth.models import User
 from portal.extensions import db
-from portal.residents.models import Resident
+from portal.residents.models import LifeEvent, Resident
 from portal.residents.names import normalise_query
 from portal.services.eligibility import is_eligible
 from portal.services.models import Service, UsageEvent
@@ -149,3 +149,13 @@ def eligible_unused_services(resident: Resident, used_ids: set[int]) -> list[Ser
     return [s for s in services if s.id not in used_ids and s.eligibility and is_eligible(
         s.eligibility, year=year, birth_year=resident.birth_year, district=resident.district,
         household_birth_years=household_births)]
+
+
+LIFE_EVENTS_SHOWN = 10
+
+
+def life_events(resident: Resident, limit: int = LIFE_EVENTS_SHOWN) -> list[LifeEvent]:
+    """The resident's latest life events (one query), newest first."""
+    return list(db.session.scalars(
+        select(LifeEvent).where(LifeEvent.resident_id == resident.id)
+        .order_by(LifeEvent.occurred_on.desc(), LifeEvent.id.desc()).limit(limit)))
