@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from sqlalchemy import select
 
 from portal.engagement.explain import BAND_LABELS, Explanation, explain
@@ -162,8 +162,8 @@ class StepLine:
 
 
 STEP_STATE_LABELS = {
-    "done": lambda: _("Done"),
-    "next": lambda: _("Next"),
+    "done": lambda: pgettext("case step", "Done"),
+    "next": lambda: pgettext("case step", "Next"),
     "to_come": lambda: _("To come"),
     "skipped": lambda: _("Not run: the trigger had cleared"),
     "held_out": lambda: _("Not run: held out"),

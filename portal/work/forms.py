@@ -5,6 +5,7 @@ the page share an id while the posted names stay plain."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import BooleanField, DateField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -16,6 +17,7 @@ from portal.services.usage import CHANNEL_LABELS
 from portal.work.operations import NOTE_MAX
 from portal.work.queries import SHOW_ALL, SHOW_MINE, SHOW_QUEUE
 
+NOTE_LABEL = lazy_pgettext("case note", "Note")
 QUEUE = "queue"  # the reassign form's value for "back to the department's queue"
 
 
@@ -44,7 +46,7 @@ class CompleteForm(TaskForm):
         message=_l("Choose an outcome from the list."))])
     channel = SelectField(_l("How the resident was reached"), validators=[DataRequired(
         message=_l("Choose how the resident was reached."))])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=NOTE_MAX)])
+    note = TextAreaField(NOTE_LABEL, validators=[Optional(), Length(max=NOTE_MAX)])
     submit = SubmitField(_l("Complete the task"))
 
     def __init__(self, *args, **kwargs):
@@ -89,7 +91,7 @@ class CloseForm(Form):
     outcome = SelectField(_l("Outcome"), validators=[DataRequired(
         message=_l("Choose an outcome from the list."))])
     channel = SelectField(_l("How the resident was reached"), validators=[Optional()])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=NOTE_MAX)])
+    note = TextAreaField(NOTE_LABEL, validators=[Optional(), Length(max=NOTE_MAX)])
     submit = SubmitField(_l("Close the case"))
 
     def __init__(self, *args, **kwargs):
@@ -100,7 +102,7 @@ class CloseForm(Form):
 
 class NoteForm(Form):
     id_prefix = "note"
-    body = TextAreaField(_l("Note"), validators=[DataRequired(message=_l(
+    body = TextAreaField(NOTE_LABEL, validators=[DataRequired(message=_l(
         "Write the note first.")), Length(max=NOTE_MAX)])
     submit = SubmitField(_l("Add the note"))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -44,8 +44,8 @@ from portal.work.models import Task, TaskStatus
 from portal.work.operations import WorkError
 
 TASK_STATUS_LABELS = {
-    TaskStatus.OPEN: lambda: _("Open"),
-    TaskStatus.DONE: lambda: _("Done"),
+    TaskStatus.OPEN: lambda: pgettext("task status", "Open"),
+    TaskStatus.DONE: lambda: pgettext("task status", "Done"),
     TaskStatus.CANCELLED: lambda: _("Cancelled (the case closed)"),
 }
 
