@@ -99,7 +99,9 @@ def _load_case(case_id: int) -> Case:
 
 
 def _load_task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
+    """The task, locked until the action commits (PostgreSQL): two submissions of the
+    same form run one after the other, and the second finds the task done."""
+    task = db.session.get(Task, task_id, with_for_update=True)
     if task is None or not can_work_cases(current_user, task):
         abort(404)
     return task
