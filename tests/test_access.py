@@ -286,6 +286,26 @@ TABLE: list[tuple[str, str, dict]] = [
     # the manual start from the 360° page (helper "engine"): an empty POST names no
     # resident (404); the form's cases are in tests/test_playbook_evaluation.py
     ("POST", "/admin/work/start", only(RECORDS, 404)),
+    ("GET", "/admin/work/?show=mine&snoozed=y&page=3", RECORDS),
+    ("GET", "/admin/work/?show=nonsense", RECORDS),  # ignored, said so
+    ("GET", "/admin/work/cases/{case_id}", RECORDS),
+    ("GET", "/admin/work/cases/{other_case_id}", {**RECORDS, "staff": 404}),
+    ("GET", "/admin/work/cases/999999", only(RECORDS, 404)),
+    # an empty POST: refused with the reason on the case page (400)
+    ("POST", "/admin/work/tasks/{task_id}/complete", only(RECORDS, 400)),
+    ("POST", "/admin/work/tasks/{other_task_id}/complete", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/work/tasks/999999/complete", only(RECORDS, 404)),
+    ("POST", "/admin/work/tasks/{task_id}/reassign", only(RECORDS, 400)),
+    ("POST", "/admin/work/tasks/{other_task_id}/reassign", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/work/tasks/{task_id}/snooze", only(RECORDS, 400)),
+    ("POST", "/admin/work/tasks/{other_task_id}/snooze", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/work/tasks/{task_id}/due", only(RECORDS, 400)),
+    ("POST", "/admin/work/tasks/{other_task_id}/due", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/work/cases/{case_id}/close", only(RECORDS, 400)),
+    ("POST", "/admin/work/cases/{other_case_id}/close", {**only(RECORDS, 400), "staff": 404}),
+    ("POST", "/admin/work/cases/999999/close", only(RECORDS, 404)),
+    ("POST", "/admin/work/cases/{case_id}/note", only(RECORDS, 400)),
+    ("POST", "/admin/work/cases/{other_case_id}/note", {**only(RECORDS, 400), "staff": 404}),
 
     # outreach: message templates ({template_id}) and the day's letters (helper
     # "outreach")

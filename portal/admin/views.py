@@ -70,12 +70,14 @@ def home():
     if can_view_survey_results(current_user):
         survey_tiles = survey_results.home_tiles(current_user)
     from portal.inquiries.settings_views import home_panel
+    from portal.work.queries import home_panel as work_panel
 
     return render_template("admin/home.html", counts=counts, recent=recent, kpis=kpis,
                            kpi_day=day, services=services, figures=figures,
                            kpi_line=kpi_line, survey_tiles=survey_tiles,
                            survey_days=survey_results.TILE_DAYS,
-                           inquiry_panel=home_panel(current_user))
+                           inquiry_panel=home_panel(current_user),
+                           work_panel=work_panel(current_user))
 
 
 @bp.get("/accounts")

@@ -34,6 +34,7 @@ TOUCHPOINT_ACTION_LABELS = {
     "reassigned": _l("Task reassigned"),
     "snoozed": _l("Task snoozed"),
     "due_changed": _l("Task due date changed"),
+    "case_note": _l("Note added to the case"),
 }
 
 #: how staff reached the resident (a usage channel: channel parity)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, String, cast, func, literal, null, or_, select, union_all
 
 from portal.auth.models import User
 from portal.extensions import db
@@ -93,7 +93,13 @@ def staff_timeline(resident: Resident, viewer: User, *, service_id: int | None =
     'inquiry'), ``id``, ``at``, ``service_id``, ``kind`` (a use's kind, an inquiry's
     category), ``channel`` (an inquiry's own), ``source``, ``note`` (an inquiry's
     subject) and ``status``. An inquiry counts under the usage channel it is
-    (``INQUIRY_CHANNELS``) for the filter: every way of reaching the city counts."""
+    (``INQUIRY_CHANNELS``) for the filter: every way of reaching the city counts.
+
+    The third part (``row`` 'touchpoint') is staff working the resident's cases (a
+    call, a home visit, a reassignment ...) that ``viewer`` may see — their
+    department's; managers and admins all: ``kind`` is the action, ``channel`` how
+    the resident was reached ('' when they were not), ``note`` the note, ``status``
+    the outcome and ``source`` the case's id."""
     from portal.inquiries.models import Inquiry
     from portal.inquiries.queue import scoped
     from portal.permissions import can_work_inquiries
@@ -122,8 +128,34 @@ def staff_timeline(resident: Resident, viewer: User, *, service_id: int | None =
             inquiries = inquiries.where(Inquiry.channel.in_(
                 [c for c, usage in INQUIRY_CHANNELS.items() if usage == channel]))
         parts.append(inquiries)
+    touchpoints = _touchpoints(resident, viewer, service_id=service_id, channel=channel)
+    if touchpoints is not None:
+        parts.append(touchpoints)
     rows = union_all(*parts).subquery("timeline")
     return select(rows).order_by(rows.c.at.desc(), rows.c.row, rows.c.id.desc())
+
+
+def _touchpoints(resident: Resident, viewer: User, *, service_id: int | None,
+                 channel: str | None) -> Select | None:
+    from portal.auth.models import Role
+    from portal.outreach.models import Touchpoint
+    from portal.permissions import can_work_cases
+
+    if not can_work_cases(viewer):
+        return None
+    stmt = select(literal("touchpoint").label("row"), Touchpoint.id.label("id"),
+                  Touchpoint.at.label("at"), Touchpoint.service_id.label("service_id"),
+                  Touchpoint.action.label("kind"), Touchpoint.channel.label("channel"),
+                  cast(Touchpoint.case_id, String).label("source"),
+                  Touchpoint.note.label("note"), Touchpoint.outcome.label("status")
+                  ).where(Touchpoint.resident_id == resident.id)
+    if viewer.role not in (Role.MANAGER, Role.ADMIN):
+        stmt = stmt.where(Touchpoint.department_id == viewer.department_id)
+    if service_id:
+        stmt = stmt.where(Touchpoint.service_id == service_id)
+    if channel:
+        stmt = stmt.where(Touchpoint.channel == channel)
+    return stmt
 
 
 def household_members(resident: Resident) -> list[Resident]:

@@ -39,6 +39,8 @@ class Task(db.Model):
     __table_args__ = (
         Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_on"),
         Index("ix_tasks_department_status_due", "department_id", "status", "due_on"),
+        # the role queues ("the manager" of every department): My work
+        Index("ix_tasks_role_status_due", "assignee_role", "status", "due_on"),
         Index("ix_tasks_case", "case_id"),
         Index("ix_tasks_subject", "subject_type", "subject_id"),
         CheckConstraint("status IN ('open', 'done', 'cancelled')", name="status_known"),
