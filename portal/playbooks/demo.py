@@ -188,6 +188,10 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
 
     case_rows: list[dict[str, Any]] = []
     plans: list[tuple[Playbook, Any, bool, datetime]] = []
+    # a second demo run adds history for the residents it added, never a second case
+    # beside one an earlier run (or the evaluation) made
+    had_case = {(row[0], row[1]) for row in db.session.execute(
+        select(Case.playbook_id, Case.resident_id))}
     for playbook in playbooks:
         low, high = AGES.get(playbook.key, (18, 110))
         if playbook.key == "new-parent":
@@ -195,6 +199,7 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
         else:
             pool = [r for r in residents
                     if low <= year - (r.birth_year or year - 40) <= high]
+        pool = [r for r in pool if (playbook.id, r.id) not in had_case]
         wanted = min(len(pool), max(1, round(len(residents) * SHARE.get(playbook.key, 0.02))))
         for resident in rng.sample(pool, wanted):
             if playbook.key == "new-parent":
@@ -387,16 +392,19 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
         case_ids += db.session.scalars(
             insert(Case).returning(Case.id, sort_by_parameter_order=True), list(chunk)).all()
 
+    # an earlier run's days keep their batch (one per day)
+    batches: dict[date, int] = {row[0]: row[1] for row in db.session.execute(
+        select(LetterBatch.day, LetterBatch.id).where(LetterBatch.day.in_(letter_days)))}
     batch_rows = []
-    for day in sorted(letter_days):
+    for day in sorted(letter_days - set(batches)):
         printed = _printed(day)
         batch_rows.append({"day": day, "printed_at": printed if printed < now else None,
                            "printed_by_id": None, "created_at": printed - timedelta(days=1)})
-    batches: dict[date, int] = {}
     if batch_rows:
         ids = db.session.scalars(insert(LetterBatch).returning(
             LetterBatch.id, sort_by_parameter_order=True), batch_rows).all()
-        batches = {row["day"]: batch_id for row, batch_id in zip(batch_rows, ids, strict=True)}
+        batches.update((row["day"], batch_id)
+                       for row, batch_id in zip(batch_rows, ids, strict=True))
     for message, index in zip(messages, message_case, strict=True):
         message["case_id"] = case_ids[index]
         day = message.pop("_letter_day")

@@ -245,9 +245,9 @@ def report(playbook_id: int, chosen: Period, today: date | None = None) -> Repor
         func.count().filter(Case.held_out.is_(True))).where(in_period)).one()
     out.opened, out.closed, out.held_out = row[0] or 0, row[1] or 0, row[2] or 0
     out.still_open = out.opened - out.closed
-    found = dict(db.session.execute(
+    found = {row[0]: row[1] for row in db.session.execute(
         select(Case.outcome, func.count()).where(in_period, Case.outcome.is_not(None))
-        .group_by(Case.outcome)).tuples().all())
+        .group_by(Case.outcome))}
     out.outcomes = {o.value: found.get(o.value, 0) for o in Outcome}
     cases = select(Case.id).where(in_period)
     done_on = local_date(Task.completed_at)
