@@ -20,8 +20,8 @@ def cases_per_month(report: Report) -> BarChart:
 
 
 def uplift_chart(uplift: Uplift | None) -> LineChart:
-    """The two groups' mean change with the 95 % interval of each mean (points, the
-    line between them only guides the eye); empty below the minimum n."""
+    """The two groups' mean change with the 95 % interval of each mean, as points
+    (no line joins the groups); empty below the minimum n."""
     groups = [] if uplift is None or uplift.too_few else [uplift.contacted, uplift.held_out]
     means = [g.mean for g in groups]
     intervals = [g.interval() for g in groups]
@@ -32,9 +32,16 @@ def uplift_chart(uplift: Uplift | None) -> LineChart:
     edge = math.ceil(edge / 5) * 5
     if not groups:
         means = lows = highs = [None, None]
+
+    def apart(values):
+        # an empty place between the two groups breaks the line: two separate
+        # groups are compared, not a trend from one to the other
+        return [values[0], None, values[1]]
+
+    means, lows, highs = apart(means), apart(lows), apart(highs)
     return LineChart(
         title=_("Mean change of the score 30 days after opening"),
-        x_labels=[_("Contacted"), _("Held out")], y_label=_("Points"), y_min=-edge,
+        x_labels=[_("Contacted"), "", _("Held out")], y_label=_("Points"), y_min=-edge,
         y_max=edge, empty_text=_("Too few cases to tell"),
         series=[Series(_("Mean change"), means, "line-1"),
                 Series(_("%(level)s interval, lower end", level="95 %"), lows, "line-3"),

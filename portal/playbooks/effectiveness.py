@@ -181,12 +181,13 @@ def period_choices(today: date | None = None) -> list[tuple[str, str]]:
 
 
 def month_label(month: date, short: bool = False) -> str:
-    """"March 2026" / "2026年3月"; short: "Mar 26" / "26年3月" (a chart's axis)."""
+    """"March 2026" / "2026年3月"; short: "Mar" / "3月" (a chart's axis: at most 12
+    months, so the month alone is unambiguous; the table under it has the year)."""
     from flask_babel import format_date
 
     if _english():
-        return format_date(month, "MMM yy" if short else "MMMM yyyy")
-    return f"{month.year % 100 if short else month.year}年{month.month}月"
+        return format_date(month, "MMM" if short else "MMMM yyyy")
+    return f"{month.month}月" if short else f"{month.year}年{month.month}月"
 
 
 def _english() -> bool:
