@@ -588,8 +588,9 @@ def dry_run(playbook: Playbook, viewer, now: datetime | None = None,
             sample_size: int = 20) -> DryRun:
     """What the playbook would do now, without writing anything: cases it would
     open (and hold out), skipped by reason, a sample of the residents (those
-    ``viewer`` may see), and the messages of its first message or survey step with
-    how many of them the guards would suppress, by reason."""
+    ``viewer`` may see), and of the messages of its first message or survey step
+    how many would be sent (``messages``) and how many the guards would suppress,
+    by reason (``suppressed``)."""
     now = now or utcnow()
     if not _evaluated(playbook):
         empty = {"already_open": 0, "cooldown": 0}
@@ -607,8 +608,8 @@ def dry_run(playbook: Playbook, viewer, now: datetime | None = None,
 
         counts = suppression_counts(select(entering.c.resident_id).where(
             entering.c.held_out.is_(False)), now)
-        messages = sum(counts.values())
-        suppressed = {reason: n for reason, n in counts.items() if reason != "ok"}
+        messages = counts.pop("ok", 0)  # would be sent; the rest would not, by reason
+        suppressed = counts
     return DryRun(opens, held, selection.skipped(playbook, now), residents, messages,
                   suppressed, _would_close(playbook, now))
 
