@@ -246,3 +246,28 @@ def test_two_workers_making_the_days_batch_share_one(catalogue, monkeypatch):
     assert sending.letter_batch(NOW).id == theirs.id
     monkeypatch.undo()
     assert db.session.scalar(select(func.count()).select_from(LetterBatch)) == 1
+
+
+def test_a_batch_sends_as_one_at_a_time_would(catalogue):
+    """The step runner's batch: the same guards, the budget kept within the batch,
+    each e-mail with its outbox row, letters in the day's batch."""
+    library, health = catalogue["library"], catalogue["health"]
+    tpl = template(library)
+    twice = reachable()  # two cases in one batch: the budget sees both
+    sending.send_message(open_case(health, twice, "cancer-screening"), 0, template(health),
+                         now=NOW)  # one message already in the window
+    refused = reachable(consent_outreach=False)
+    letter = letter_resident()
+    cases = [open_case(library, twice), open_case(library, twice, "library-study-room"),
+             open_case(library, refused), open_case(library, letter)]
+    db.session.flush()
+    messages = sending.send_messages(cases, 0, tpl, now=NOW)
+    assert [(m.status, m.reason) for m in messages] == [
+        ("queued", None), ("suppressed", "budget"), ("suppressed", "no_consent"),
+        ("queued", None)]
+    email, _, _, posted = messages
+    sent = db.session.get(OutboundMessage, email.outbox_id)
+    assert sent.to_address == twice.email and sent.purpose == "outreach"
+    assert posted.channel == "letter" and posted.letter_batch_id is not None
+    assert db.session.scalar(select(func.count()).select_from(OutreachMessage).where(
+        OutreachMessage.case_id.in_([c.id for c in cases]))) == 4

@@ -28,13 +28,21 @@ log = logging.getLogger(__name__)
 AFTER_DELIVERY: list[Callable[[], object]] = []
 
 
-def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
-                user: User | None = None) -> OutboundMessage:
-    message = OutboundMessage(
+def new_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
+              user_id: int | None = None) -> OutboundMessage:
+    """A queued e-mail, not yet added to the session (for callers that queue many in
+    one flush); ``queue_email`` is the one-at-a-time way."""
+    return OutboundMessage(
         channel="email", to_address=to, subject=subject, body_text=body, locale=locale,
-        purpose=purpose, user_id=user.id if user else None, status=MessageStatus.QUEUED,
+        purpose=purpose, user_id=user_id, status=MessageStatus.QUEUED,
         next_attempt_at=utcnow(),
     )
+
+
+def queue_email(*, to: str, subject: str, body: str, locale: str, purpose: str,
+                user: User | None = None) -> OutboundMessage:
+    message = new_email(to=to, subject=subject, body=body, locale=locale, purpose=purpose,
+                        user_id=user.id if user else None)
     db.session.add(message)
     db.session.flush()
     return message

@@ -64,10 +64,28 @@ def messages_in_budget_window(resident_id: int, now: datetime | None = None) -> 
         OutreachMessage.created_at > now - timedelta(days=days))) or 0
 
 
+def recent_counts(resident_ids, now: datetime | None = None) -> dict[int, int]:
+    """``messages_in_budget_window`` for many residents in one statement (those with
+    none are left out)."""
+    now = now or utcnow()
+    _, days = budget()
+    ids = list(resident_ids)
+    if not ids:
+        return {}
+    return {row[0]: row[1] for row in db.session.execute(
+        select(OutreachMessage.resident_id, func.count()).where(
+            OutreachMessage.resident_id.in_(ids),
+            OutreachMessage.status.in_([s.value for s in COUNTED]),
+            OutreachMessage.created_at > now - timedelta(days=days))
+        .group_by(OutreachMessage.resident_id))}
+
+
 def reason(resident: Resident, now: datetime | None = None, *,
-           channel: str | None = None) -> str | None:
+           channel: str | None = None, recent: int | None = None) -> str | None:
     """Why no message may go to ``resident`` now (a ``SuppressionReason``), or None.
-    ``channel``: the channel meant (default: ``channel_for``)."""
+    ``channel``: the channel meant (default: ``channel_for``); ``recent``: their
+    messages in the budget window when the caller counted them already
+    (``recent_counts``)."""
     if resident.anonymised_at is not None:
         return Reason.ANONYMISED
     if not resident.consent_outreach:
@@ -80,7 +98,9 @@ def reason(resident: Resident, now: datetime | None = None, *,
             and not (_has(resident.postal_code) and _has(resident.address))):
         return Reason.NO_ADDRESS
     limit, _ = budget()
-    if messages_in_budget_window(resident.id, now) >= limit:
+    if recent is None:
+        recent = messages_in_budget_window(resident.id, now)
+    if recent >= limit:
         return Reason.BUDGET
     return None
 

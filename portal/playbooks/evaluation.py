@@ -364,6 +364,9 @@ def _send_step(step: dict[str, Any], index: int, where, now: datetime) -> None:
         cases = db.session.scalars(select(Case).where(Case.id.in_(chunk)).order_by(Case.id)
                                    .options(selectinload(Case.resident),
                                             selectinload(Case.service))).all()
+        if step["kind"] == "message":
+            sending.send_messages(cases, index, target, now)  # a batch: two flushes
+            continue
         for item in cases:
             send(item, index, target, now)
 
