@@ -94,6 +94,12 @@ def test_the_letters_page_download_and_mark_printed(manager_client, users, batch
     assert "attachment" in response.headers["Content-Disposition"]
     assert db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "letters.download")).target_id == str(batch.id)
+    seen = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "letters.resident_view")).all()
+    assert {e.target_type for e in seen} == {"residents"}
+    assert {e.target_id for e in seen} == {str(letter.message.resident_id)
+                                           for letter in letters.letters_of(batch)}
+    assert len(seen) == 3
 
     done = manager_client.post(f"/admin/outreach/letters/{batch.id}/printed",
                                follow_redirects=True).get_data(as_text=True)
