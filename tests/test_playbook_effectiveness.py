@@ -205,3 +205,17 @@ def test_cases_started_by_hand_are_not_in_the_uplift(app, measured, users):
     assert found.uplift.contacted.n == len(CONTACTED)
     assert found.uplift.difference == pytest.approx(diff)
     assert listed.uplift.contacted.n == len(CONTACTED)
+
+
+def test_the_list_and_the_playbook_page_give_the_uplift_with_both_n(app, manager_client,
+                                                                      measured):
+    app.config["PLAYBOOK_MIN_N"] = 4
+    try:
+        listed = manager_client.get("/admin/playbooks/", headers=EN).get_data(as_text=True)
+        view = manager_client.get(f"/admin/playbooks/{measured.id}",
+                                  headers=EN).get_data(as_text=True)
+    finally:
+        app.config["PLAYBOOK_MIN_N"] = 20
+    for html in (listed, view):
+        assert "+6.8 points" in html
+        assert "n = 5 contacted, 4 held out" in html
