@@ -94,6 +94,12 @@ def test_the_letters_page_download_and_mark_printed(manager_client, users, batch
     assert "attachment" in response.headers["Content-Disposition"]
     assert db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "letters.download")).target_id == str(batch.id)
+    seen = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "letters.resident_view")).all()
+    assert {e.target_type for e in seen} == {"residents"}
+    assert {e.target_id for e in seen} == {str(letter.message.resident_id)
+                                           for letter in letters.letters_of(batch)}
+    assert len(seen) == 3
 
     done = manager_client.post(f"/admin/outreach/letters/{batch.id}/printed",
                                follow_redirects=True).get_data(as_text=True)
@@ -131,3 +137,21 @@ def test_wrap_breaks_japanese_anywhere_and_english_at_spaces():
     words = letters.wrap(sentence, font, 10, 60)
     assert len(words) > 1 and all(not line.startswith(" ") for line in words)
     assert " ".join(words) == sentence  # broken at spaces only
+
+
+def test_a_letter_is_not_printed_once_the_resident_withdrew_consent(app, batch):
+    """A batch can wait days for printing: a resident who withdrew outreach consent
+    or asked not to be contacted meanwhile gets no letter, and it is not sent."""
+    queued = db.session.scalars(select(OutreachMessage).where(
+        OutreachMessage.letter_batch_id == batch.id).order_by(OutreachMessage.id)).all()
+    queued[0].resident.consent_outreach = False
+    queued[1].resident.do_not_contact = True
+    db.session.flush()
+    assert [letter.message.id for letter in letters.letters_of(batch)] == [queued[2].id]
+
+    assert letters.mark_printed(batch, None) == 1
+    db.session.expire_all()
+    first, second, third = (db.session.get(OutreachMessage, m.id) for m in queued)
+    assert (first.status, first.reason) == ("suppressed", "no_consent")
+    assert (second.status, second.reason) == ("suppressed", "do_not_contact")
+    assert third.status == "sent"

@@ -186,3 +186,36 @@ def test_the_period_choices_are_months_and_the_default_is_a_year(app):
     assert values[:4] == ["12m", "6m", "3m", "2026-03"] and values[-1] == "2025-04"
     assert chosen.value == "12m" and chosen.months[0] == date(2025, 4, 1)
     assert len(chosen.months) == 12
+
+
+def test_cases_started_by_hand_are_not_in_the_uplift(app, measured, users):
+    """Staff chose those residents: they were never drawn for the holdout, so they
+    would bias the contacted group."""
+    manual = _case(measured, factories.resident(), change=60.0)
+    manual.started_by_id = users["staff"].id
+    db.session.commit()
+    app.config["PLAYBOOK_MIN_N"] = 4
+    try:
+        with app.test_request_context():
+            found = effectiveness.report(measured.id, effectiveness.period("12m"))
+            listed = effectiveness.list_figures([measured.id], utcnow())[measured.id]
+    finally:
+        app.config["PLAYBOOK_MIN_N"] = 20
+    diff, _low, _high = hand_welch(CONTACTED, HELD_OUT)
+    assert found.uplift.contacted.n == len(CONTACTED)
+    assert found.uplift.difference == pytest.approx(diff)
+    assert listed.uplift.contacted.n == len(CONTACTED)
+
+
+def test_the_list_and_the_playbook_page_give_the_uplift_with_both_n(app, manager_client,
+                                                                      measured):
+    app.config["PLAYBOOK_MIN_N"] = 4
+    try:
+        listed = manager_client.get("/admin/playbooks/", headers=EN).get_data(as_text=True)
+        view = manager_client.get(f"/admin/playbooks/{measured.id}",
+                                  headers=EN).get_data(as_text=True)
+    finally:
+        app.config["PLAYBOOK_MIN_N"] = 20
+    for html in (listed, view):
+        assert "+6.8 points" in html
+        assert "n = 5 contacted, 4 held out" in html

@@ -34,8 +34,15 @@ from portal.audit.recording import record
 from portal.extensions import db
 from portal.i18n import municipality_name
 from portal.i18n_fields import localized
-from portal.outreach.models import LetterBatch, MessageChannel, MessageStatus, OutreachMessage
+from portal.outreach.models import (
+    LetterBatch,
+    MessageChannel,
+    MessageStatus,
+    OutreachMessage,
+    SuppressionReason,
+)
 from portal.pdf_fonts import japanese
+from portal.residents.models import Resident
 from portal.residents.naming import addressed, resident_name
 from portal.services.models import Department
 from portal.surveys.models import Invitation
@@ -65,11 +72,32 @@ def letters_of(batch: LetterBatch) -> list[Letter]:
                OutreachMessage.channel == MessageChannel.LETTER,
                OutreachMessage.status != MessageStatus.SUPPRESSED)
         .order_by(OutreachMessage.id)).all()
-    messages = [m for m in messages if m.resident.anonymised_at is None]
+    messages = [m for m in messages if withdrawn(m.resident) is None]
     ids = {m.department_id for m in messages if m.department_id}
     departments = {d.id: d for d in db.session.scalars(
         select(Department).where(Department.id.in_(ids)))} if ids else {}
     return [Letter(n, m, departments.get(m.department_id)) for n, m in enumerate(messages, 1)]
+
+
+def withdrawn(resident: Resident) -> str | None:
+    """Why a letter queued for ``resident`` may no longer go out: erased, outreach
+    consent withdrawn or do-not-contact asked for since it was written (a batch can
+    wait days for printing; the guards hold until the letter leaves)."""
+    if resident.anonymised_at is not None:
+        return SuppressionReason.ANONYMISED
+    if not resident.consent_outreach:
+        return SuppressionReason.NO_CONSENT
+    if resident.do_not_contact:
+        return SuppressionReason.DO_NOT_CONTACT
+    return None
+
+
+def _withdrawn_reasons():
+    """(SuppressionReason, condition on ``residents``) in the guards' order."""
+    r = Resident
+    return ((SuppressionReason.ANONYMISED, r.anonymised_at.is_not(None)),
+            (SuppressionReason.NO_CONSENT, r.consent_outreach.is_not(True)),
+            (SuppressionReason.DO_NOT_CONTACT, r.do_not_contact.is_(True)))
 
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
@@ -230,6 +258,14 @@ def mark_printed(batch: LetterBatch, actor, now: datetime | None = None) -> int 
         return None
     in_batch = (OutreachMessage.letter_batch_id == batch.id,
                 OutreachMessage.status == MessageStatus.QUEUED)
+    # letters whose resident withdrew since they were written are not printed
+    # (``letters_of``): suppressed with the reason, never counted as sent
+    for why, condition in _withdrawn_reasons():
+        db.session.execute(
+            update(OutreachMessage).where(*in_batch, OutreachMessage.resident_id.in_(
+                select(Resident.id).where(condition)))
+            .values(status=MessageStatus.SUPPRESSED, reason=why.value)
+            .execution_options(synchronize_session=False))
     db.session.execute(
         update(Invitation).where(
             Invitation.id.in_(select(OutreachMessage.survey_invitation_id).where(*in_batch)),

@@ -230,6 +230,12 @@ def letters_pdf(batch_id: int):
     content = letters.batch_pdf(batch)
     record("letters.download", actor=current_user, target=batch,
            summary="Downloaded the letters for printing", data={"day": batch.day.isoformat()})
+    # the PDF holds each resident's name and postal address: their access log says so
+    record_many("letters.resident_view", actor=current_user, target_type="residents",
+                target_ids=sorted({letter.message.resident_id
+                                   for letter in letters.letters_of(batch)}),
+                summary="The resident's letter was in a downloaded batch for printing",
+                data={"batch": batch.id})
     db.session.commit()
     return Response(content, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{letters.filename(batch)}"',

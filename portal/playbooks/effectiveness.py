@@ -133,7 +133,10 @@ def _change():
 
 
 def _measured():
-    return and_(Case.score_after.is_not(None), Case.score_at_open.is_not(None))
+    """Measured cases the evaluation opened: a case staff started by hand was never
+    up for the holdout's draw, so it is no part of the comparison."""
+    return and_(Case.score_after.is_not(None), Case.score_at_open.is_not(None),
+                Case.started_by_id.is_(None))
 
 
 def _uplift_rows(where) -> dict[tuple[int, bool], Group]:
