@@ -117,6 +117,24 @@ def test_a_message_step_needs_a_template_of_the_owner_department(manager_client,
     assert "Choose a template of the owner department." in response.get_data(as_text=True)
 
 
+def test_a_survey_step_needs_a_survey_of_the_owner_department(app, catalogue):
+    """However the definition arrives (the form lists the department's surveys only)."""
+    from portal.playbooks.editing import check
+    from portal.surveys.models import Survey
+
+    other = Survey(department_id=catalogue["health"].id, title_en="Health survey")
+    own = Survey(department_id=catalogue["library"].id, title_en="Library survey")
+    db.session.add_all([other, own])
+    db.session.flush()
+    book = playbook(catalogue["library"])
+    data = book.snapshot() | {"steps": [
+        TASK_STEP, {"kind": "survey", "offset_days": 3, "survey_id": other.id}]}
+    with app.test_request_context(headers=EN):
+        assert [p.field for p in check(data)] == ["steps.1.survey_id"]
+        data["steps"][1]["survey_id"] = own.id
+        assert check(data) == []
+
+
 def test_the_form_lists_the_owner_departments_templates_and_staff(manager_client, catalogue,
                                                                  users):
     own = template(catalogue["library"], name_en="Library note")

@@ -405,3 +405,16 @@ def test_a_failing_playbook_is_rolled_back_and_the_others_go_on(library, monkeyp
     assert run_of(runs, fine).opened == 1 and run_of(runs, fine).failed is None
     assert cases(broken) == [] and len(cases(fine)) == 1
     assert "FAILED (RuntimeError: boom)" in evaluation.summary_line(run_of(runs, broken))
+
+
+def test_a_database_error_is_reported_without_its_parameters():
+    """An IntegrityError's text holds the statement's values (residents' data): the
+    log and the CLI get its class and code only."""
+    from sqlalchemy.exc import IntegrityError
+
+    class Orig(Exception):
+        sqlstate = "23505"
+
+    error = IntegrityError("INSERT INTO residents ...", {"family_name": "佐藤"}, Orig("dup"))
+    assert evaluation._described(error) == "IntegrityError (23505)"
+    assert "佐藤" not in evaluation._described(error)

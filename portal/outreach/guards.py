@@ -64,6 +64,17 @@ def messages_in_budget_window(resident_id: int, now: datetime | None = None) -> 
         OutreachMessage.created_at > now - timedelta(days=days))) or 0
 
 
+def lock(resident_ids) -> None:
+    """Hold the residents' rows until the transaction ends, so two workers sending to
+    the same resident at once (two playbooks' steps, a manual start during an
+    evaluation) count the budget one after the other (PostgreSQL; SQLite has one
+    writer). In id order, so two such workers cannot deadlock."""
+    ids = sorted(set(resident_ids))
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Resident.id).where(Resident.id.in_(ids))
+                           .order_by(Resident.id).with_for_update())
+
+
 def recent_counts(resident_ids, now: datetime | None = None) -> dict[int, int]:
     """``messages_in_budget_window`` for many residents in one statement (those with
     none are left out)."""

@@ -195,6 +195,7 @@ def send_message(case, step, template: MessageTemplate,
     index, when = _step(step, now)
     department_id = template.department_id or case.playbook.department_id
     locale = language_of(resident)
+    guards.lock([resident.id])
     why = guards.reason(resident, now)
     if why is not None:
         return _suppress(case, index, "message", department_id, now, why, locale,
@@ -218,6 +219,7 @@ def send_messages(cases, step, template: MessageTemplate,
     residents' accounts."""
     now = now or utcnow()
     index, when = _step(step, now)
+    guards.lock(case.resident_id for case in cases)
     recent = guards.recent_counts({case.resident_id for case in cases}, now)
     out: list[OutreachMessage] = []
     emails: list[tuple[OutreachMessage, OutboundMessage]] = []
@@ -267,6 +269,7 @@ def send_survey(case, step, survey: Survey, now: datetime | None = None) -> Outr
     index, _when = _step(step, now)
     department_id = survey.department_id or case.playbook.department_id
     locale = language_of(resident)
+    guards.lock([resident.id])
     why = guards.reason(resident, now)
     if why is None and invitations.closed_reason(
             survey, now.astimezone(local_zone()).date()) is not None:

@@ -23,6 +23,7 @@ from portal.outreach.models import MessageTemplate
 from portal.playbooks import definition
 from portal.playbooks.definition import Problem
 from portal.playbooks.models import Playbook, PlaybookStatus, PlaybookVersion
+from portal.surveys.models import Survey
 from portal.timeutil import utcnow
 
 EDITABLE = ("name_ja", "name_en", "description_ja", "description_en", "department_id",
@@ -63,10 +64,15 @@ class Refused(Exception):
 
 def check(data: dict[str, Any]) -> list[Problem]:
     """``definition.problems`` and what it does not know: a message step's template
-    belongs to the owner department."""
+    and a survey step's survey belong to the owner department."""
     found = definition.problems(data)
     department = data.get("department_id")
     for n, step in enumerate(data.get("steps") or []):
+        if step.get("kind") == "survey" and isinstance(step.get("survey_id"), int):
+            survey = db.session.get(Survey, step["survey_id"])
+            if survey is not None and survey.department_id not in (None, department):
+                found.append(Problem(f"steps.{n}.survey_id",
+                                     _("Choose a survey of the owner department.")))
         if step.get("kind") != "message" or not isinstance(step.get("template_id"), int):
             continue
         item = db.session.get(MessageTemplate, step["template_id"])

@@ -38,6 +38,7 @@ lock (the unique index decides).
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -527,11 +528,26 @@ def _isolated(playbook_id: int, work) -> tuple[Any, str | None]:
     try:
         result = work(db.session.get(Playbook, playbook_id))
         db.session.commit()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - logged with its traceback, reported
         db.session.rollback()
-        log.exception("evaluating playbook %s failed", playbook_id)
-        return None, f"{type(error).__name__}: {error}"[:200]
+        what = _described(error)
+        log.error("evaluating playbook %s failed: %s\n%s", playbook_id, what,
+                  "".join(traceback.format_tb(error.__traceback__)))
+        return None, what
     return result, None
+
+
+def _described(error: Exception) -> str:
+    """What went wrong, fit for a log and the CLI: a database error by its class and
+    SQLSTATE only — its text carries the statement's parameters, which can be
+    residents' data."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError):
+        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "sqlite_errorname",
+                                                                None)
+        return f"{type(error).__name__} ({code})" if code else type(error).__name__
+    return f"{type(error).__name__}: {error}"[:200]
 
 
 def evaluate(now: datetime | None = None, *, dry_run: bool = False,
