@@ -252,8 +252,8 @@ def letters_printed(batch_id: int):
                 day=_day(batch)), "info")
     else:
         db.session.commit()
-        flash(ngettext("The letter of %(day)s is marked printed and counts as sent.",
-                       "The %(num)s letters of %(day)s are marked printed and count as sent.",
+        flash(ngettext("%(num)s letter of %(day)s is marked printed and counts as sent.",
+                       "%(num)s letters of %(day)s are marked printed and count as sent.",
                        count, day=_day(batch)), "success")
     return redirect(url_for("outreach.letters_index"))
 
