@@ -6,9 +6,11 @@ from __future__ import annotations
 import sys
 import types
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from portal.audit.models import AuditEntry
 from portal.extensions import db
@@ -402,3 +404,64 @@ def test_the_dry_run_with_the_engine_lists_who_would_enter(manager_client, catal
         as_text=True)
     assert "山田 太郎" in html and f"/admin/residents/{entering.id}" in html
     assert [e.target_id for e in audits("playbook.dry_run_view")] == [str(entering.id)]
+
+
+class StatusForms(HTMLParser):
+    """The fields each status form on a page posts, in document order (as a browser
+    sends them): ``[(button text, [(name, value), ...]), ...]``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, list[tuple[str, str]]]] = []
+        self._fields: list[tuple[str, str]] | None = None
+        self._button = False
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("action", "").endswith("/status"):
+            self._fields = []
+        elif tag == "input" and self._fields is not None and attrs.get("name"):
+            self._fields.append((attrs["name"], attrs.get("value") or ""))
+        elif tag == "button" and self._fields is not None:
+            self._button = True
+
+    def handle_data(self, data) -> None:
+        if self._button and data.strip():
+            self.forms.append((data.strip(), self._fields))
+
+    def handle_endtag(self, tag) -> None:
+        if tag == "button":
+            self._button = False
+        elif tag == "form":
+            self._fields = None
+
+
+def status_forms(html: str) -> dict[str, list[tuple[str, str]]]:
+    parser = StatusForms()
+    parser.feed(html)
+    return dict(parser.forms)
+
+
+def test_the_status_buttons_post_their_status_as_a_browser_sends_them(manager_client,
+                                                                      catalogue, csrf_on):
+    """Each button's form posts one ``status`` (the button's) with the CSRF token: a
+    browser sends every input, and the first of two ``status`` fields is the one read."""
+    book = playbook(catalogue["library"], status=PlaybookStatus.PAUSED)
+    db.session.commit()
+    html = manager_client.get(f"/admin/playbooks/{book.id}/dry-run", headers=EN).get_data(
+        as_text=True)
+    fields = status_forms(html)["Activate the playbook"]
+    assert [name for name, _ in fields].count("status") == 1
+    assert ("status", "active") in fields and "csrf_token" in dict(fields)
+    response = manager_client.post(f"/admin/playbooks/{book.id}/status", data=MultiDict(fields),
+                                   headers=EN, follow_redirects=True)
+    assert "The playbook is active" in response.get_data(as_text=True)
+    db.session.refresh(book)
+    assert book.status == PlaybookStatus.ACTIVE and book.version == 2
+    page = manager_client.get(f"/admin/playbooks/{book.id}", headers=EN).get_data(as_text=True)
+    forms = status_forms(page)
+    assert set(forms) == {"Pause", "Archive"}
+    response = manager_client.post(f"/admin/playbooks/{book.id}/status",
+                                   data=MultiDict(forms["Pause"]), follow_redirects=True)
+    db.session.refresh(book)
+    assert book.status == PlaybookStatus.PAUSED and book.version == 3
