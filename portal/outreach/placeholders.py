@@ -96,11 +96,24 @@ def unknown(text: str | None) -> list[str]:
 def values(resident: Resident | None, *, locale: str, service: Service | None = None,
            date: Date | None = None, department: Department | None = None) -> dict[str, str]:
     """The plain-text value of every placeholder for one message."""
-    department = department or (service.department if service is not None else None)
+    return shared_values(locale=locale, service=service, date=date, department=department) | {
+        "name": name_value(resident, locale)}
+
+
+def name_value(resident: Resident | None, locale: str) -> str:
+    """``{name}``: the resident's name with the form of address of ``locale``."""
     with force_locale(locale):
         name = resident_name(resident, locale) if resident is not None else ""
+        return addressed(name, locale) if name else ""
+
+
+def shared_values(*, locale: str, service: Service | None = None, date: Date | None = None,
+                  department: Department | None = None) -> dict[str, str]:
+    """Every placeholder but ``{name}``: the same for all the messages of one step in
+    one language (a batch computes them once)."""
+    department = department or (service.department if service is not None else None)
+    with force_locale(locale):
         return {
-            "name": addressed(name, locale) if name else "",
             "service": localized(service, "name", locale) if service is not None else "",
             "city": municipality_name(locale),
             "link": (absolute_url("services.service", slug=service.slug)
