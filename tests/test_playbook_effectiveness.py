@@ -219,3 +219,13 @@ def test_the_list_and_the_playbook_page_give_the_uplift_with_both_n(app, manager
     for html in (listed, view):
         assert "+6.8 points" in html
         assert "n = 5 contacted, 4 held out" in html
+
+
+def test_a_playbook_without_a_service_says_its_uplift_is_not_measured(manager_client, catalogue):
+    book = playbook(catalogue["citizens"], service=None, trigger="new_resident",
+                         params={"days": 30})
+    db.session.commit()
+    for path in ("/admin/playbooks/", f"/admin/playbooks/{book.id}",
+                 f"/admin/playbooks/{book.id}/effectiveness"):
+        html = manager_client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "no service" in html, path
