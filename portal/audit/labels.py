@@ -129,6 +129,7 @@ ACTION_LABELS = {
     "outreach_template.preview": _l("Message template previewed for a resident"),
     "letters.download": _l("Letters for printing downloaded"),
     "letters.printed": _l("Letters marked printed"),
+    "letters.resident_view": _l("Resident's letter downloaded for printing"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
@@ -136,7 +137,7 @@ ACTION_LABELS = {
 LIST_VIEW_ACTIONS = ("resident.list_view", "engagement.list_view", "engagement.lapse_list_view",
                      "engagement.exported", "survey.detractor_list_view",
                      "inquiry.list_view", "inquiry.exported", "case.list_view",
-                     "playbook.dry_run_view")
+                     "playbook.dry_run_view", "letters.resident_view")
 
 TARGET_LABELS = {
     "api_tokens": _l("API token"),
