@@ -337,3 +337,22 @@ def problems_csv(problems: list[dict[str, Any]], translate: bool = True) -> str:
         writer.writerow([problem["row"], problem["column"],
                          describe(problem) if translate else problem["reason"]])
     return out.getvalue()
+
+
+def mark_preview(result: Result) -> None:
+    """Mark the preview's rows that have a problem (the problems found after the
+    preview was taken included)."""
+    if not result.preview:
+        return
+    last = result.preview[-1]["row"]
+    bad = {p[0] for p in result.problems if p[0] <= last}
+    for entry in result.preview:
+        entry["ok"] = entry["row"] not in bad
+
+
+CHUNK = 900  # keys per IN (…) query
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -10,15 +10,24 @@ batches of ``IN`` queries; new events go in by batched multi-row inserts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from portal.extensions import db
-from portal.imports.csvfile import Column, Records, Result, nul_problems, numbered
-from portal.residents.models import LifeEvent, LifeEventKind, Resident
+from portal.imports.csvfile import (
+    Column,
+    Records,
+    Result,
+    chunks,
+    mark_preview,
+    nul_problems,
+    numbered,
+)
+from portal.imports.residents import existing_residents
+from portal.residents.models import LifeEvent, LifeEventKind
 from portal.services.models import EventSource
 from portal.timeutil import YEAR_MIN, local_today, utcnow
 
@@ -33,7 +42,6 @@ NOTE_MAX = 300  # life_events.note
 EXTERNAL_ID_MAX = 64
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 1_000
-CHUNK = 900  # keys per IN (…) query
 
 
 def parse_day(value: str, today: date) -> tuple[date | None, str | None]:
@@ -58,7 +66,7 @@ def import_life_events(records: Records, positions: dict[str, int], result: Resu
     rows = list(_checked_rows(records, positions, result, progress, nul=records.has_nul))
     records.check()
     records.check_count(result)
-    residents = _residents(sorted({row["external_id"] for _, row in rows}))
+    residents = existing_residents(sorted({row["external_id"] for _, row in rows}))
     add = result.problems.append
     good: list[tuple[int, dict[str, Any]]] = []
     for row_no, row in rows:
@@ -72,7 +80,7 @@ def import_life_events(records: Records, positions: dict[str, int], result: Resu
             good.append((row_no, row))
     result.good_rows = len(good)
     result.bad_rows = len({p[0] for p in result.problems})
-    _mark_preview(result)
+    mark_preview(result)
     stored = _stored([(row["resident_id"], row["kind"], row["day"]) for _, row in good])
     new = [row for _, row in good
            if (row["resident_id"], row["kind"], row["day"]) not in stored]
@@ -84,7 +92,7 @@ def import_life_events(records: Records, positions: dict[str, int], result: Resu
     values = [{"resident_id": row["resident_id"], "kind": row["kind"],
                "occurred_on": row["day"], "note": row["note"],
                "source": EventSource.IMPORT.value, "created_at": now} for row in new]
-    for chunk in _chunks(values):
+    for chunk in chunks(values):
         db.session.execute(insert(LifeEvent), list(chunk))
     result.applied = True
 
@@ -161,37 +169,12 @@ def _checked_rows(records: Iterable[list[str] | None], positions: dict[str, int]
     result.blank_rows = blank
 
 
-def _mark_preview(result: Result) -> None:
-    if not result.preview:
-        return
-    last = result.preview[-1]["row"]
-    bad = {p[0] for p in result.problems if p[0] <= last}
-    for entry in result.preview:
-        entry["ok"] = entry["row"] not in bad
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
-
-
-def _residents(external_ids: list[str]) -> dict[str, tuple[int, bool]]:
-    """external id → (resident id, erased?)."""
-    found: dict[str, tuple[int, bool]] = {}
-    for chunk in _chunks(external_ids):
-        for resident_id, external_id, anonymised_at in db.session.execute(
-                select(Resident.id, Resident.external_id, Resident.anonymised_at)
-                .where(Resident.external_id.in_(chunk))):
-            found[external_id] = (resident_id, anonymised_at is not None)
-    return found
-
-
 def _stored(keys: list[tuple[int, str, date]]) -> set[tuple[int, str, date]]:
     """Which (resident, kind, day) are stored already."""
     found: set[tuple[int, str, date]] = set()
     residents = sorted({key[0] for key in keys})
     wanted = set(keys)
-    for chunk in _chunks(residents):
+    for chunk in chunks(residents):
         for row in db.session.execute(
                 select(LifeEvent.resident_id, LifeEvent.kind, LifeEvent.occurred_on)
                 .where(LifeEvent.resident_id.in_(list(chunk)))):

@@ -9,7 +9,7 @@ linked to a resident (``user_id``) is never touched.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +23,8 @@ from portal.imports.csvfile import (
     Column,
     Records,
     Result,
+    chunks,
+    mark_preview,
     nul_problems,
     numbered,
     parse_bool,
@@ -70,7 +72,6 @@ BOOLEANS = ("consent_outreach", "consent_profiling", "do_not_contact")
 DEFAULTS = {"consent_outreach": False, "consent_profiling": True, "do_not_contact": False}
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 1_000
-CHUNK = 900  # keys per IN (…) query
 YEAR = re.compile(r"\d{4}")
 NAMES = ("family_name", "given_name", "family_name_kana", "given_name_kana", "name_latin")
 
@@ -81,7 +82,7 @@ def import_residents(records: Records, positions: dict[str, int], result: Result
     rows = dict(_checked_rows(records, positions, result, progress, nul=records.has_nul))
     records.check()
     records.check_count(result)
-    existing = _existing_residents(list(rows))
+    existing = existing_residents(list(rows))
     add = result.problems.append
     for external_id, (row_no, _values) in list(rows.items()):
         found = existing.get(external_id)
@@ -90,7 +91,7 @@ def import_residents(records: Records, positions: dict[str, int], result: Result
             del rows[external_id]
     result.good_rows = len(rows)
     result.bad_rows = len({p[0] for p in result.problems})
-    _mark_preview(result)
+    mark_preview(result)
     new = [values for external_id, (_, values) in rows.items() if external_id not in existing]
     changed = [(existing[external_id][0], values)
                for external_id, (_, values) in rows.items() if external_id in existing]
@@ -210,24 +211,10 @@ def _checked_rows(records: Iterable[list[str]], positions: dict[str, int], resul
     result.blank_rows = blank
 
 
-def _mark_preview(result: Result) -> None:
-    if not result.preview:
-        return
-    last = result.preview[-1]["row"]
-    bad = {p[0] for p in result.problems if p[0] <= last}
-    for entry in result.preview:
-        entry["ok"] = entry["row"] not in bad
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
-
-
-def _existing_residents(external_ids: list[str]) -> dict[str, tuple[int, bool]]:
+def existing_residents(external_ids: list[str]) -> dict[str, tuple[int, bool]]:
     """external id → (resident id, erased?) for those stored already."""
     found: dict[str, tuple[int, bool]] = {}
-    for chunk in _chunks(external_ids):
+    for chunk in chunks(external_ids):
         for resident_id, external_id, anonymised_at in db.session.execute(
                 select(Resident.id, Resident.external_id, Resident.anonymised_at)
                 .where(Resident.external_id.in_(chunk))):
@@ -248,7 +235,7 @@ def _save_households(rows: list[dict[str, Any]]) -> dict[str, int]:
     if not districts:
         return {}
     ids: dict[str, int] = {}
-    for chunk in _chunks(list(districts)):
+    for chunk in chunks(list(districts)):
         ids.update((external_id, household_id) for household_id, external_id in db.session.execute(
             select(Household.id, Household.external_id).where(Household.external_id.in_(chunk))))
     changes = [{"id": ids[key], "district": district}
@@ -258,7 +245,7 @@ def _save_households(rows: list[dict[str, Any]]) -> dict[str, int]:
     now = utcnow()
     new = [{"external_id": key, "district": district, "created_at": now}
            for key, district in districts.items() if key not in ids]
-    for chunk in _chunks(new):
+    for chunk in chunks(new):
         ids.update((external_id, household_id) for household_id, external_id in db.session.execute(
             insert(Household).returning(Household.id, Household.external_id), list(chunk)))
     return ids
@@ -284,7 +271,7 @@ def _insert_new(rows: list[dict[str, Any]], households: dict[str, int]) -> None:
         record["preferred_locale"] = values.get("preferred_locale",
                                                 current_app.config["DEFAULT_LOCALE"])
         records.append(record)
-    for chunk in _chunks(records):
+    for chunk in chunks(records):
         db.session.execute(insert(Resident), list(chunk))
 
 
@@ -308,14 +295,14 @@ def _update_existing(rows: list[tuple[int, dict[str, Any]]],
             change["household_id"] = households[values["household_id"]]
         change.update(id=resident_id, updated_at=now)
         changes.append(change)
-    for chunk in _chunks(changes):
+    for chunk in chunks(changes):
         db.session.execute(update(Resident), list(chunk))
     forget_residents(withdrawn)  # no scores without consent to profiling
 
 
 def _with_accounts(resident_ids: list[int]) -> set[int]:
     found: set[int] = set()
-    for chunk in _chunks(resident_ids):
+    for chunk in chunks(resident_ids):
         found.update(db.session.scalars(select(Resident.id).where(
             Resident.id.in_(list(chunk)), Resident.user_id.is_not(None))))
     return found
