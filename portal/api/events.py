@@ -96,8 +96,9 @@ class Item:
     note: str | None
 
 
-def read_batch(*, is_json: bool, body: bytes) -> list[Any]:
-    """The ``events`` list of a request body, or BatchError."""
+def read_batch(*, is_json: bool, body: bytes, key: str = "events") -> list[Any]:
+    """The ``key`` list of a request body (``events``; the life-events endpoint's
+    ``life_events``), or BatchError."""
     if not is_json:
         raise BatchError(400, _("Unsupported content type"),
                          _("Send the events as JSON with the header "
@@ -107,13 +108,13 @@ def read_batch(*, is_json: bool, body: bytes) -> list[Any]:
     except (ValueError, RecursionError):
         raise BatchError(400, _("Malformed JSON"),
                          _("The request body is not valid JSON.")) from None
-    if not isinstance(document, dict) or "events" not in document:
-        raise BatchError(400, _("Bad request"),
-                         _("The body must be a JSON object with an \"events\" list."))
-    events = document["events"]
+    if not isinstance(document, dict) or key not in document:
+        raise BatchError(400, _("Bad request"), _(
+            "The body must be a JSON object with a list named \"%(key)s\".", key=key))
+    events = document[key]
     if not isinstance(events, list) or not events:
-        raise BatchError(400, _("Bad request"),
-                         _("\"events\" must be a list of 1 to %(max)s events.", max=MAX_EVENTS))
+        raise BatchError(400, _("Bad request"), _(
+            "\"%(key)s\" must be a list of 1 to %(max)s events.", key=key, max=MAX_EVENTS))
     if len(events) > MAX_EVENTS:
         raise BatchError(TOO_MANY_STATUS, _("Too many events"),
                          _("A request may carry at most %(max)s events; send the rest in "

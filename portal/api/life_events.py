@@ -11,7 +11,6 @@ the events stored already, one multi-row insert.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
@@ -21,7 +20,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
-from portal.api.events import MAX_EVENTS, TOO_MANY_STATUS, BatchError, Rejection, Status, _text
+from portal.api import events
+from portal.api.events import Rejection, Status, _text
 from portal.api.models import ApiToken
 from portal.audit.recording import record
 from portal.extensions import db
@@ -48,28 +48,9 @@ def may_send(token: ApiToken) -> bool:
 
 
 def read_batch(*, is_json: bool, body: bytes) -> list[Any]:
-    """The ``life_events`` list of a request body, or BatchError."""
-    if not is_json:
-        raise BatchError(400, _("Unsupported content type"),
-                         _("Send the events as JSON with the header "
-                           "Content-Type: application/json."))
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        raise BatchError(400, _("Malformed JSON"),
-                         _("The request body is not valid JSON.")) from None
-    if not isinstance(document, dict) or "life_events" not in document:
-        raise BatchError(400, _("Bad request"),
-                         _("The body must be a JSON object with a \"life_events\" list."))
-    items = document["life_events"]
-    if not isinstance(items, list) or not items:
-        raise BatchError(400, _("Bad request"), _(
-            "\"life_events\" must be a list of 1 to %(max)s events.", max=MAX_EVENTS))
-    if len(items) > MAX_EVENTS:
-        raise BatchError(TOO_MANY_STATUS, _("Too many events"),
-                         _("A request may carry at most %(max)s events; send the rest in "
-                           "another request.", max=MAX_EVENTS))
-    return items
+    """The ``life_events`` list of a request body, or BatchError (the usage events'
+    rules: JSON, a non-empty list, at most ``MAX_EVENTS``)."""
+    return events.read_batch(is_json=is_json, body=body, key="life_events")
 
 
 def _rejection(reason: LifeReason, field: str | None, message: str) -> Rejection:
