@@ -63,9 +63,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.functions import FunctionElement
 
 from portal.audit.recording import record
 from portal.db_types import UTCDateTime
@@ -83,6 +81,7 @@ from portal.playbooks.models import (
     PlaybookVersion,
 )
 from portal.residents.models import Resident
+from portal.sql import plus_days
 from portal.timeutil import local_zone, utcnow
 from portal.work.models import Task, TaskStatus
 
@@ -130,27 +129,6 @@ class CaseError(Exception):
 
 
 # -- SQL that differs between the databases -------------------------------------------
-
-class plus_days(FunctionElement):  # lower case: reads like the SQL function it is
-    """A timestamp column plus a whole number of days (24 hours each), as stored."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-    name = "plus_days"
-
-
-@compiles(plus_days, "sqlite")
-def _plus_days_sqlite(element: plus_days, compiler: Any, **kw: Any) -> str:
-    value, days = (compiler.process(arg, **kw) for arg in element.clauses)
-    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": shift the seconds, keep the fraction
-    return (f"(datetime({value}, '+' || ({days}) || ' days') || substr({value}, 20))")
-
-
-@compiles(plus_days, "postgresql")
-def _plus_days_postgresql(element: plus_days, compiler: Any, **kw: Any) -> str:
-    value, days = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"({value} + ({days}) * interval '24 hours')"
-
 
 def _insert(table):
     dialect = db.session.get_bind().dialect.name

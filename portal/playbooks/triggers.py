@@ -71,7 +71,6 @@ trigger with ``RECOVERS[code]`` can clear by itself:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -86,15 +85,13 @@ from sqlalchemy import (
     null,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from portal.db_types import UTCDateTime
 from portal.engagement.models import EngagementScore, ScoreSnapshot
 from portal.playbooks.conditions import apply_conditions
 from portal.playbooks.models import Playbook
 from portal.residents.models import LifeEvent, Resident
-from portal.sql import days_between, round_float
+from portal.sql import days_between, days_since_day, round_float, whole_days
 from portal.timeutil import local_zone
 
 CANDIDATE_COLUMNS = ("resident_id", "service_id", "score", "band", "recency", "frequency",
@@ -105,44 +102,6 @@ SCORE_COLUMNS = ("score", "band", "recency", "frequency", "satisfaction", "frict
 RECOVERS = {"band": True, "score_fall": True, "no_use": True, "never_used": True,
             "new_resident": False, "detractor": False, "inquiry_overdue": True,
             "life_event": False, "manual": False}
-
-
-class whole_days(FunctionElement):  # lower case: reads like the SQL function it is
-    """A non-negative number of days truncated to whole days (as a float)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "whole_days"
-
-
-@compiles(whole_days, "sqlite")
-def _whole_days_sqlite(element: whole_days, compiler: Any, **kw: Any) -> str:
-    return f"CAST(CAST({compiler.process(element.clauses, **kw)} AS INTEGER) AS REAL)"
-
-
-@compiles(whole_days, "postgresql")
-def _whole_days_postgresql(element: whole_days, compiler: Any, **kw: Any) -> str:
-    return f"trunc({compiler.process(element.clauses, **kw)})"
-
-
-class days_since_day(FunctionElement):  # lower case: reads like the SQL function it is
-    """Whole days from a date column to a later date (``today``, a Python date)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "days_since_day"
-
-
-@compiles(days_since_day, "sqlite")
-def _days_since_day_sqlite(element: days_since_day, compiler: Any, **kw: Any) -> str:
-    today, day = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"(julianday({today}) - julianday({day}))"
-
-
-@compiles(days_since_day, "postgresql")
-def _days_since_day_postgresql(element: days_since_day, compiler: Any, **kw: Any) -> str:
-    today, day = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"CAST(CAST({today} AS date) - {day} AS double precision)"
 
 
 def _today(now: datetime):
