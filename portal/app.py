@@ -59,7 +59,17 @@ def register_blueprints(app: Flask) -> None:
     from portal.api import admin_views as api_admin_views
     from portal.api import views as api_views
     from portal.auth import views as auth_views
+    from portal.community import admin_bp as community_admin_bp
+    from portal.community import bp as community_bp
+    from portal.community import moderation_views as _community_moderation  # noqa: F401
+    from portal.community import search_views as _community_search  # noqa: F401
+    from portal.community import staff_views as _community_staff  # noqa: F401
+    from portal.community import views as _community_views  # noqa: F401  (routes)
     from portal.engagement import views as engagement_views
+    from portal.faq import admin_bp as faq_admin_bp
+    from portal.faq import admin_views as _faq_admin  # noqa: F401  (routes)
+    from portal.faq import bp as faq_bp
+    from portal.faq import views as _faq_views  # noqa: F401  (routes)
     from portal.imports import views as import_views
     from portal.inquiries import admin_bp as inquiries_admin_bp
     from portal.inquiries import admin_views as _inquiry_admin  # noqa: F401  (routes)
@@ -107,6 +117,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(playbooks_admin_bp, url_prefix="/admin/playbooks")
     app.register_blueprint(work_bp, url_prefix="/admin/work")
     app.register_blueprint(outreach_admin_bp, url_prefix="/admin/outreach")
+    app.register_blueprint(community_bp, url_prefix="/community")
+    app.register_blueprint(community_admin_bp, url_prefix="/admin/community")
+    app.register_blueprint(faq_bp, url_prefix="/faq")
+    app.register_blueprint(faq_admin_bp, url_prefix="/admin/faq")
     csrf.exempt(open311_bp)  # api_key in the form, no cookies: CSRF does not apply
     app.register_blueprint(api_views.bp, url_prefix="/api/v1")
     csrf.exempt(api_views.bp)  # bearer tokens, no cookies: CSRF does not apply

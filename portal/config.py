@@ -184,6 +184,17 @@ def base_settings() -> dict:
         "PLAYBOOK_MIN_N": env_int("PLAYBOOK_MIN_N", 20),
         # the department whose API tokens may send life events (the resident register)
         "LIFE_EVENTS_DEPARTMENT": env("LIFE_EVENTS_DEPARTMENT", "citizens"),
+        # community Q&A: flags from distinct accounts that hide a post until reviewed
+        "COMMUNITY_FLAG_THRESHOLD": env_int("COMMUNITY_FLAG_THRESHOLD", 3),
+        # a new account's first post waits for a moderator before it is public
+        "COMMUNITY_FIRST_POST_REVIEW": env_bool("COMMUNITY_FIRST_POST_REVIEW", True),
+        # questions and answers one account may post (the web form)
+        "COMMUNITY_POST_RATE_LIMIT": env("COMMUNITY_POST_RATE_LIMIT",
+                                         "5 per 10 minutes;30 per day"),
+        "COMMUNITY_POST_MAX_CHARS": env_int("COMMUNITY_POST_MAX_CHARS", 10000),
+        "COMMUNITY_SILENCE_DAYS": env_int("COMMUNITY_SILENCE_DAYS", 7),
+        # FAQ: days after its review date before an entry shows "being reviewed"
+        "FAQ_REVIEW_GRACE_DAYS": env_int("FAQ_REVIEW_GRACE_DAYS", 14),
         "DEMO_ALLOWED": True,
     }
 

@@ -3,6 +3,19 @@
 from portal.api.models import ApiToken
 from portal.audit.models import AuditEntry
 from portal.auth.models import Role, User
+from portal.community.models import (
+    Flag,
+    Follow,
+    Member,
+    ModerationEntry,
+    Notification,
+    Post,
+    QuestionService,
+    QuestionTopic,
+    Revision,
+    Topic,
+    Vote,
+)
 from portal.engagement.models import (
     EngagementScore,
     ScoreAggregate,
@@ -10,6 +23,7 @@ from portal.engagement.models import (
     ScoreSnapshot,
     ScoringModel,
 )
+from portal.faq.models import FaqEntry, FaqEntryService, FaqVersion, SynonymGroup
 from portal.imports.models import ImportBatch
 from portal.inquiries.models import (
     ClosureDay,
@@ -44,6 +58,11 @@ __all__ = [
     "Department",
     "District",
     "EngagementScore",
+    "FaqEntry",
+    "FaqEntryService",
+    "FaqVersion",
+    "Flag",
+    "Follow",
     "Household",
     "ImportBatch",
     "Inquiry",
@@ -52,16 +71,23 @@ __all__ = [
     "Invitation",
     "LetterBatch",
     "LifeEvent",
+    "Member",
     "MessageTemplate",
+    "ModerationEntry",
+    "Notification",
     "Open311Key",
     "OutboundMessage",
     "OutreachMessage",
     "Playbook",
     "PlaybookVersion",
+    "Post",
     "Question",
+    "QuestionService",
+    "QuestionTopic",
     "ReplyTemplate",
     "Resident",
     "Response",
+    "Revision",
     "Role",
     "ScoreAggregate",
     "ScoreRun",
@@ -72,8 +98,11 @@ __all__ = [
     "SlaPolicy",
     "Survey",
     "SurveyDraft",
+    "SynonymGroup",
     "Task",
+    "Topic",
     "Touchpoint",
     "UsageEvent",
     "User",
+    "Vote",
 ]

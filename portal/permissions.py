@@ -324,3 +324,74 @@ def can_print_letters(user: User) -> bool:
     """The day's letters (postal addresses of residents of every department): download
     the batch and mark it printed — managers and admins."""
     return _signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+# -- community Q&A and the FAQ --------------------------------------------------------
+
+@permission
+def can_post_in_community(user: User) -> bool:
+    """Ask, answer, vote, accept, follow, edit and delete one's own posts: signed-in
+    residents (staff answer officially instead; see ``can_answer_officially``)."""
+    return can_use_resident_portal(user)
+
+
+@permission
+def can_flag_posts(user: User) -> bool:
+    """Flag a post for moderators: anyone signed in."""
+    return _signed_in(user)
+
+
+@permission
+def can_moderate_community(user: User) -> bool:
+    """The moderation queue (approve, restore, hide, delete, silence): managers and
+    admins, and staff given the moderator permission on their account."""
+    if not _signed_in(user):
+        return False
+    if user.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    return user.role == Role.STAFF and bool(user.community_moderator)
+
+
+def _question_departments(question) -> set[int]:
+    return {service.department_id for service in question.services}
+
+
+@permission
+def can_answer_officially(user: User, question=None) -> bool:
+    """Give (and edit, and mark reviewed) an official answer: staff of a tagged
+    service's department, managers and admins (None: may they give any at all)."""
+    if not _signed_in(user) or user.role not in (Role.STAFF, Role.MANAGER, Role.ADMIN):
+        return False
+    if user.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    if user.department_id is None:
+        return False
+    return question is None or user.department_id in _question_departments(question)
+
+
+@permission
+def can_view_community_insights(user: User, department=None) -> bool:
+    """Unanswered questions, time to answer, most viewed without an official answer
+    (aggregates): like the inquiry KPIs."""
+    return can_view_inquiry_kpis(user, department)
+
+
+@permission
+def can_edit_faq(user: User, entry_or_department=None) -> bool:
+    """Write, promote, edit, review and archive FAQ entries: staff for their
+    department's entries, managers and admins all (``entry_or_department``: an entry
+    or a department id; None: may they edit any at all)."""
+    if not _signed_in(user):
+        return False
+    if user.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    if user.role != Role.STAFF or user.department_id is None:
+        return False
+    department = _department_of(entry_or_department)
+    return department is None or department == user.department_id
+
+
+@permission
+def can_manage_synonyms(user: User) -> bool:
+    """The search's synonym list: anyone who edits FAQ entries (it serves them all)."""
+    return can_edit_faq(user)

@@ -330,6 +330,12 @@ TABLE: list[tuple[str, str, dict]] = [
     # life events: the import and the API (helper "life"); the import's console page is
     # the existing /admin/imports/ (a kind of file there)
     ("POST", "/api/v1/life-events", API),
+    # community Q&A ({community_question_id}: another resident's question about a library
+    # service, {community_answer_id}: a third resident's answer to it, {topic_id}) — posting (helper
+    # "posting"), search (helper "search"), moderation (helper "moderation"), official
+    # answers and insights (helper "staff")
+    # FAQ ({faq_id}: a library entry, {other_faq_id}: a health entry, {synonym_id}) —
+    # helper "faq"
 ]
 
 
@@ -398,7 +404,33 @@ def work_items(catalogue, users):
     return items
 
 
-def expand(path: str, users, record, surveys=None, inquiries=None, work_items=None) -> str:
+@pytest.fixture
+def community_items(catalogue, make_user):
+    """Another resident's library question, a third resident's answer, a topic, a
+    library FAQ entry and a health one, and a synonym group."""
+    from portal.extensions import db
+    from portal.faq.models import SynonymGroup
+    from tests.community_factories import answer, faq_entry, question, topic
+
+    asker, answerer = make_user("resident"), make_user("resident")
+    asked = question(asker)
+    answered = answer(asked, answerer)
+    synonyms = SynonymGroup(terms="子ども手当\n児童手当")
+    db.session.add(synonyms)
+    db.session.flush()
+    return {"community_question_id": asked.id, "community_answer_id": answered.id,
+            "topic_id": topic().id,
+            "faq_id": faq_entry(catalogue["library"], services=("library-loans",)).id,
+            "other_faq_id": faq_entry(catalogue["health"], services=("cancer-screening",)).id,
+            "synonym_id": synonyms.id}
+
+
+COMMUNITY_KEYS = ("community_question_id", "community_answer_id", "topic_id", "faq_id",
+                  "other_faq_id", "synonym_id")
+
+
+def expand(path: str, users, record, surveys=None, inquiries=None, work_items=None,
+           community_items=None) -> str:
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -417,7 +449,8 @@ def expand(path: str, users, record, surveys=None, inquiries=None, work_items=No
                        service_code="LIB-001", missing="no-such-thing",
                        **(work_items or dict.fromkeys(
                            ("playbook_id", "other_playbook_id", "case_id", "other_case_id",
-                            "task_id", "other_task_id", "template_id"), 0)))
+                            "task_id", "other_task_id", "template_id"), 0)),
+                       **(community_items or dict.fromkeys(COMMUNITY_KEYS, 0)))
 
 
 # routes that call the engine's code (``portal.playbooks.evaluation.dry_run``, the
@@ -446,11 +479,11 @@ def test_engine_route_access(role_client, users, record, surveys, inquiries, wor
 @pytest.mark.parametrize("method, path, expected", TABLE,
                          ids=[f"{m} {p}" for m, p, _ in TABLE])
 @pytest.mark.parametrize("role", ROLES, ids=[r or "anonymous" for r in ROLES])
-def test_route_access(role_client, users, record, surveys, inquiries, work_items, method, path,
-                      expected, role):
+def test_route_access(role_client, users, record, surveys, inquiries, work_items,
+                      community_items, method, path, expected, role):
     client = role_client(role)
-    response = client.open(expand(path, users, record, surveys, inquiries, work_items),
-                           method=method)
+    response = client.open(expand(path, users, record, surveys, inquiries, work_items,
+                                  community_items), method=method)
     assert response.status_code == expected[role]
 
 

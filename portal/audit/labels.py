@@ -130,6 +130,28 @@ ACTION_LABELS = {
     "letters.download": _l("Letters for printing downloaded"),
     "letters.printed": _l("Letters marked printed"),
     "letters.resident_view": _l("Resident's letter downloaded for printing"),
+    # community Q&A (residents' own posts are not audited; staff and moderators are)
+    "community.official_answer": _l("Official answer given"),
+    "community.official_edit": _l("Official answer changed"),
+    "community.official_review": _l("Official answer marked reviewed"),
+    "community.approve": _l("Community post approved"),
+    "community.restore": _l("Community post restored"),
+    "community.hide": _l("Community post hidden"),
+    "community.delete": _l("Community post deleted by a moderator"),
+    "community.silence": _l("Community member silenced"),
+    "community.unsilence": _l("Community member's silence lifted"),
+    "community.moderator_change": _l("Community moderator permission changed"),
+    "community.topic_create": _l("Community topic created"),
+    "community.topic_update": _l("Community topic changed"),
+    # the FAQ
+    "faq.create": _l("FAQ entry written"),
+    "faq.promote": _l("Answer promoted to the FAQ"),
+    "faq.update": _l("FAQ entry changed"),
+    "faq.review": _l("FAQ entry reviewed"),
+    "faq.archive": _l("FAQ entry archived"),
+    "faq.restore": _l("FAQ entry restored"),
+    "faq.review_task": _l("FAQ review task created"),
+    "search.synonyms_update": _l("Search synonyms changed"),
 }
 
 # Entries written once per resident shown on a list page or in an export: many rows
@@ -160,6 +182,11 @@ TARGET_LABELS = {
     "tasks": _l("Task"),
     "outreach_templates": _l("Message template"),
     "outreach_letter_batches": _l("Letters of a day"),
+    "community_posts": _l("Community post"),
+    "community_members": _l("Community member"),
+    "community_topics": _l("Community topic"),
+    "faq_entries": _l("FAQ entry"),
+    "search_synonyms": _l("Search synonyms"),
 }
 
 

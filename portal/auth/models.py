@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
         ForeignKey("departments.id", ondelete="SET NULL"), index=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # moderates the community (managers and admins always do; staff when given it)
+    community_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
     # Part of the login id: changing it signs the account out everywhere.
     session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
