@@ -38,7 +38,7 @@ def seen(monkeypatch):
 
 
 def ask(app, author, **values):
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         values.setdefault("title", "転入届はどこで出せますか")
         values.setdefault("body", "引っ越してきました。**窓口**を教えてください。")
         values.setdefault("lang", "ja")
@@ -121,7 +121,7 @@ def test_pending_answer_is_not_counted_nor_published(app, catalogue, residents, 
                                                      seen):
     question, _ = ask(app, residents[0])
     newcomer = make_user("resident")
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         reply, _ = posting.answer(newcomer, question, body="市民課です。")
     assert reply.status == PostStatus.PENDING
     assert question.answer_count == 0 and seen["published"] == []
@@ -129,7 +129,7 @@ def test_pending_answer_is_not_counted_nor_published(app, catalogue, residents, 
 
 def test_answer_counts_and_hooks(app, residents, seen):
     question, _ = ask(app, residents[0])
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         reply, created = posting.answer(residents[1], question, body="市民課の窓口です。")
     assert created and question.answer_count == 1
     assert question.first_answer_at is not None
@@ -138,7 +138,7 @@ def test_answer_counts_and_hooks(app, residents, seen):
 
 def test_edit_keeps_revisions(app, residents):
     question, _ = ask(app, residents[0], title="最初のタイトルです", body="最初の本文")
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         assert posting.edit(question, residents[0], title="直したタイトルです", body="直した本文")
         assert posting.edit(question, residents[0], title="直したタイトルです", body="三回目")
         assert not posting.edit(question, residents[0], title="直したタイトルです", body="三回目")
@@ -151,7 +151,7 @@ def test_edit_keeps_revisions(app, residents):
 
 def test_only_the_author_edits_or_deletes(app, residents):
     question, _ = ask(app, residents[0])
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         with pytest.raises(CommunityError, match="your own posts"):
             posting.edit(question, residents[1], title="他人の編集です", body="x")
         with pytest.raises(CommunityError, match="your own posts"):
@@ -160,7 +160,7 @@ def test_only_the_author_edits_or_deletes(app, residents):
 
 def test_delete_is_soft_and_refreshes_counts(app, residents):
     question, _ = ask(app, residents[0])
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         reply, _ = posting.answer(residents[1], question, body="答えです。")
         posting.accept(question, reply, residents[0])
         posting.delete(reply, residents[1])
@@ -172,7 +172,7 @@ def test_delete_is_soft_and_refreshes_counts(app, residents):
 
 def test_votes_change_withdraw_and_refuse(app, residents):
     question, _ = ask(app, residents[0])
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         with pytest.raises(CommunityError, match="your own post"):
             posting.vote(question, residents[0], 1)
         posting.vote(question, residents[1], 1)
@@ -192,7 +192,7 @@ def test_votes_change_withdraw_and_refuse(app, residents):
 
 def test_accept_only_by_the_asker_and_changeable(app, residents):
     question, _ = ask(app, residents[0])
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         first, _ = posting.answer(residents[1], question, body="一つ目")
         second, _ = posting.answer(residents[2], question, body="二つ目")
         with pytest.raises(CommunityError, match="Only the person who asked"):
@@ -206,7 +206,7 @@ def test_accept_only_by_the_asker_and_changeable(app, residents):
 
 def test_follow_and_unfollow(app, residents):
     question, _ = ask(app, residents[0])
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         with pytest.raises(CommunityError, match="already follow"):
             posting.follow(question, residents[0])  # the asker follows automatically
         posting.follow(question, residents[1])
@@ -226,7 +226,7 @@ def test_refresh_counts_uses_public_answers_only(app, catalogue, residents):
 
 
 def test_community_name_unique_and_checked(app, residents):
-    with app.test_request_context(method="POST"):
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         assert posting.set_community_name(residents[0], "ひまわり", False)
         with pytest.raises(CommunityError, match="already taken"):
             posting.set_community_name(residents[1], "ひまわり", False)

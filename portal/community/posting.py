@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +32,7 @@ from portal.community.models import (
     Vote,
 )
 from portal.extensions import db
+from portal.i18n import _datetime as local_datetime  # the portal's one date-time format
 from portal.services.models import Service
 from portal.timeutil import utcnow
 
@@ -72,7 +72,7 @@ def check_may_post(user: User) -> Member:
         raise CommunityError(_("Only signed-in residents can post in the community."))
     member = member_for(user)
     if member.silenced_until is not None and _aware(member.silenced_until) > utcnow():
-        until = format_datetime(_aware(member.silenced_until), "medium")
+        until = local_datetime(_aware(member.silenced_until))
         if member.silence_reason:
             raise CommunityError(_("You cannot post in the community until %(until)s. "
                                    "Reason: %(reason)s", until=until,

@@ -298,12 +298,12 @@ def revisions(post_id: int):
 VOTES = {"up": 1, "down": -1, "withdraw": 0}
 
 
-@bp.post("/posts/<int:post_id>/vote/<direction>")
+@bp.post("/posts/<int:post_id>/vote/up", defaults={"direction": "up"})
+@bp.post("/posts/<int:post_id>/vote/down", defaults={"direction": "down"})
+@bp.post("/posts/<int:post_id>/vote/withdraw", defaults={"direction": "withdraw"})
 @permission_required(can_post_in_community)
 def vote(post_id: int, direction: str):
     post = _post_or_404(post_id)
-    if direction not in VOTES:
-        abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
