@@ -119,6 +119,10 @@ def test_ask_checks_similar_then_posts_once(app, catalogue, make_user):
     text = shown.get_data(as_text=True)
     assert shown.status_code == 200 and "How do I renew a library book?" in text
     assert "Can I *renew* online?" in text  # kept
+    early = web.post("/community/ask", data={"title": "renew a library book", "check": "1"},
+                     headers={"Accept-Language": "en"})
+    assert early.status_code == 200 and "Describe your question" not in \
+        early.get_data(as_text=True)  # the check step needs the title only
     first = web.post("/community/ask", data={**form, "submit": "1"})
     second = web.post("/community/ask", data={**form, "submit": "1"})
     assert first.status_code == second.status_code == 302

@@ -128,7 +128,13 @@ def ask():
     status = 200
     if request.method == "POST":
         valid = form.validate_on_submit()
-        if form.check.data or not valid:
+        checking = bool(form.check.data)
+        if checking and "csrf_token" not in form.errors:
+            # the check step looks at the title only: the rest may still be unwritten
+            for field in form:
+                field.errors = []
+            valid = True
+        if checking or not valid:
             if (form.title.data or "").strip():
                 hits = similar(form.title.data, current_locale(), limit=SIMILAR_LIMIT)
             if not valid:
