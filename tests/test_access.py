@@ -334,6 +334,35 @@ TABLE: list[tuple[str, str, dict]] = [
     # service, {community_answer_id}: a third resident's answer to it, {topic_id}) — posting (helper
     # "posting"), search (helper "search"), moderation (helper "moderation"), official
     # answers and insights (helper "staff")
+    ("GET", "/community/", PUBLIC),
+    ("GET", "/community/?sort=unanswered&service=library-loans&page=2", PUBLIC),
+    ("GET", "/community/?topic=moving&sort=votes", PUBLIC),
+    ("GET", "/community/?service=no-such-thing", dict.fromkeys(ROLES, 404)),
+    ("GET", "/community/ask", RESIDENT_ONLY),
+    ("POST", "/community/ask", only(RESIDENT_ONLY, 400)),  # empty: errors
+    ("GET", "/community/similar", PUBLIC),
+    ("GET", "/community/similar?q=転入届", PUBLIC),
+    ("GET", "/community/questions/{community_question_id}", PUBLIC),
+    ("GET", "/community/questions/999999", dict.fromkeys(ROLES, 404)),
+    ("POST", "/community/questions/{community_question_id}/answer", only(RESIDENT_ONLY, 400)),
+    ("POST", "/community/questions/{community_question_id}/follow", only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/questions/{community_question_id}/unfollow",
+     only(RESIDENT_ONLY, 302)),
+    # not the asker, not the author: a flashed refusal and back to the question
+    ("POST", "/community/questions/{community_question_id}/unaccept",
+     only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/posts/{community_answer_id}/accept", only(RESIDENT_ONLY, 302)),
+    ("GET", "/community/posts/{community_answer_id}/edit", only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/posts/{community_answer_id}/edit", only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/posts/{community_answer_id}/delete", only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/posts/999999/delete", {**only(RESIDENT_ONLY, 404)}),
+    ("POST", "/community/posts/{community_answer_id}/vote/up", only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/posts/{community_answer_id}/vote/down", only(RESIDENT_ONLY, 302)),
+    ("POST", "/community/posts/{community_answer_id}/vote/withdraw", only(RESIDENT_ONLY, 302)),
+    ("GET", "/community/posts/{community_answer_id}/revisions", PUBLIC),
+    ("GET", "/community/posts/999999/revisions", dict.fromkeys(ROLES, 404)),
+    ("GET", "/community/name", RESIDENT_ONLY),
+    ("POST", "/community/name", only(RESIDENT_ONLY, 302)),
     # FAQ ({faq_id}: a library entry, {other_faq_id}: a health entry, {synonym_id}) —
     # helper "faq"
 ]
