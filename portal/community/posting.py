@@ -53,10 +53,17 @@ class CommunityError(ValueError):
 def member_for(user: User) -> Member:
     """The person's community settings (created with the defaults on first use)."""
     member = db.session.get(Member, user.id)
-    if member is None:
-        member = Member(user_id=user.id)
-        db.session.add(member)
-        db.session.flush()
+    if member is not None:
+        return member
+    try:  # a double submit of a first post creates it in two requests at once
+        with db.session.begin_nested():
+            member = Member(user_id=user.id)
+            db.session.add(member)
+            db.session.flush()
+    except IntegrityError:
+        member = db.session.get(Member, user.id, populate_existing=True)
+        if member is None:
+            raise
     return member
 
 
