@@ -8,6 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
+from portal.extensions import db
 from portal.faq import queries
 from portal.i18n_fields import localized_pair
 from portal.inquiries.suggestions import (
@@ -26,6 +27,12 @@ FAQ_MAX = 5
 
 @suggester
 def faq_entries(context: SuggestionContext) -> list[Suggestion]:
+    # reads only: whatever the request changed is not flushed by these queries
+    with db.session.no_autoflush:
+        return _faq_entries(context)
+
+
+def _faq_entries(context: SuggestionContext) -> list[Suggestion]:
     found: list[Suggestion] = []
     seen: set[int] = set()
     text = " ".join((context.text or "").split())
