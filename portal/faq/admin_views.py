@@ -7,9 +7,10 @@ one shows the form again with the reason and what was typed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -283,6 +284,8 @@ def _shown(name: str, value, names: dict) -> str:
         return " · ".join(names["services"].get(i, "—") for i in value or []) or "—"
     if name == "status":
         return str(STATUS_LABELS.get(value, value))
+    if name == "review_on" and value:
+        return format_date(date.fromisoformat(value))
     if name == "source_post_id":
         return _("Community post %(n)s", n=value) if value else "—"
     return "" if value is None else str(value)
