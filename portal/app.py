@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.faq import admin_bp as faq_admin_bp
     from portal.faq import admin_views as _faq_admin  # noqa: F401  (routes)
     from portal.faq import bp as faq_bp
+    from portal.faq import suggestions as _faq_suggestions  # noqa: F401  (inquiry hook)
     from portal.faq import views as _faq_views  # noqa: F401  (routes)
     from portal.imports import views as import_views
     from portal.inquiries import admin_bp as inquiries_admin_bp

@@ -1,5 +1,5 @@
-"""Periodic work of ``portal worker``: the outbox sweep, the daily recompute and the
-daily survey reminders.
+"""Periodic work of ``portal worker``: the outbox sweep, the daily recompute, the
+daily survey reminders and the FAQ's daily review tasks.
 
 Each task has slots (a minute, a local day). A slot is claimed once: in Redis with
 ``SET NX`` when the queue is in use — so any number of workers on any number of
@@ -52,6 +52,8 @@ TASKS = (
     Task("scores", _local_day, "portal.engagement.jobs:recompute_yesterday", _scored_yesterday),
     # at most one reminder per invitation (reminded_at), so a repeat run sends nothing
     Task("survey_reminders", _local_day, "portal.surveys.jobs:send_due_reminders"),
+    # an entry with an open review task gets no second one, so a repeat run makes none
+    Task("faq_review_tasks", _local_day, "portal.faq.jobs:create_review_tasks"),
 )
 
 

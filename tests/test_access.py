@@ -364,7 +364,43 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/community/name", RESIDENT_ONLY),
     ("POST", "/community/name", only(RESIDENT_ONLY, 302)),
     # FAQ ({faq_id}: a library entry, {other_faq_id}: a health entry, {synonym_id}) —
-    # helper "faq"
+    # helper "faq"; the public FAQ needs no account, the console is for those who edit
+    # entries (staff: their own department's — another's is 403)
+    ("GET", "/faq/", PUBLIC),
+    ("GET", "/faq/?service=library-loans", PUBLIC),
+    ("GET", "/faq/?department=library", PUBLIC),
+    ("GET", "/faq/?q=ごみ", PUBLIC),
+    ("GET", "/faq/?service=no-such-service", dict.fromkeys(ROLES, 404)),
+    ("GET", "/faq/{faq_id}", PUBLIC),
+    ("GET", "/faq/999999", dict.fromkeys(ROLES, 404)),
+    ("GET", "/admin/faq/", BUILDERS),
+    ("GET", "/admin/faq/?review=due&service=library-loans", BUILDERS),
+    ("GET", "/admin/faq/new", BUILDERS),
+    ("POST", "/admin/faq/new", only(BUILDERS, 400)),  # empty form: shown again with errors
+    # not an accepted or official answer: refused with a message
+    ("GET", "/admin/faq/new?from_post={community_answer_id}", only(BUILDERS, 302)),
+    ("GET", "/admin/faq/{faq_id}", BUILDERS),
+    ("POST", "/admin/faq/{faq_id}", only(BUILDERS, 400)),  # empty form: errors
+    ("GET", "/admin/faq/{other_faq_id}", {**BUILDERS, "staff": 403}),
+    ("POST", "/admin/faq/{other_faq_id}", {**only(BUILDERS, 400), "staff": 403}),
+    ("POST", "/admin/faq/{faq_id}/review", only(BUILDERS, 302)),
+    ("POST", "/admin/faq/{other_faq_id}/review", {**only(BUILDERS, 302), "staff": 403}),
+    ("POST", "/admin/faq/{faq_id}/archive", only(BUILDERS, 302)),
+    ("POST", "/admin/faq/{other_faq_id}/archive", {**only(BUILDERS, 302), "staff": 403}),
+    ("POST", "/admin/faq/{faq_id}/restore", only(BUILDERS, 302)),  # not archived: a message
+    ("POST", "/admin/faq/{other_faq_id}/restore", {**only(BUILDERS, 302), "staff": 403}),
+    ("GET", "/admin/faq/{faq_id}/versions", BUILDERS),
+    ("GET", "/admin/faq/{other_faq_id}/versions", {**BUILDERS, "staff": 403}),
+    # the factory's entries have no stored version (tests/test_faq_console.py shows one)
+    ("GET", "/admin/faq/{faq_id}/versions/1", only(BUILDERS, 404)),
+    ("GET", "/admin/faq/{other_faq_id}/versions/1", {**only(BUILDERS, 404), "staff": 403}),
+    ("GET", "/admin/faq/synonyms", BUILDERS),
+    ("GET", "/admin/faq/synonyms/new", BUILDERS),
+    ("POST", "/admin/faq/synonyms/new", only(BUILDERS, 400)),  # no terms: refused
+    ("GET", "/admin/faq/synonyms/{synonym_id}", BUILDERS),
+    ("POST", "/admin/faq/synonyms/{synonym_id}", only(BUILDERS, 400)),  # no terms
+    ("POST", "/admin/faq/synonyms/{synonym_id}/delete", only(BUILDERS, 302)),
+    ("GET", "/admin/faq/synonyms/999999", only(BUILDERS, 404)),
 ]
 
 

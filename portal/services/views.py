@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.faq.queries import service_entries
 from portal.permissions import can_use_resident_portal
 from portal.residents.models import Resident
 from portal.services import bp
@@ -46,6 +47,8 @@ def service(slug: str):
         select(Service).where(Service.department_id == item.department_id,
                               Service.id != item.id, Service.active.is_(True))
         .order_by(Service.slug)).all()
+    faq_entries, faq_total = service_entries(item.id)
     return render_template("services/service.html", service=item, rule=describe(item.eligibility),
                            last_use=last_use, others=others,
-                           department=db.session.get(Department, item.department_id))
+                           department=db.session.get(Department, item.department_id),
+                           faq_entries=faq_entries, faq_total=faq_total)

@@ -29,7 +29,7 @@ from portal.playbooks.models import Case
 from portal.rendering import render_and_commit
 from portal.services.usage import CHANNEL_LABELS as USAGE_CHANNEL_LABELS
 from portal.timeutil import local_today, utcnow
-from portal.work import bp, describe, operations, queries
+from portal.work import bp, describe, operations, queries, subjects
 from portal.work.forms import (
     QUEUE,
     CloseForm,
@@ -54,6 +54,12 @@ TASK_STATUS_LABELS = {
 def work_labels() -> dict:
     return {"TOUCHPOINT_ACTION_LABELS": TOUCHPOINT_ACTION_LABELS,
             "CASE_OUTCOME_LABELS": OUTCOME_LABELS}
+
+
+@bp.app_template_global()
+def task_subject(task: Task) -> tuple[str, str] | None:
+    """A task that is not a case's: the word for what it is about and its page."""
+    return subjects.subject_link(task)
 
 
 @bp.app_template_global()
