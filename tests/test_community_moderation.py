@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask import g, render_template_string
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
@@ -44,6 +45,13 @@ def flashes(client) -> list[tuple[str, str]]:
 def flag(client, post, reason="spam", note="", headers=EN):
     return client.post(f"/community/posts/{post.id}/flag", data={"reason": reason, "note": note},
                        headers=headers)
+
+
+@pytest.fixture
+def manager_client(manager_client):
+    """The manager's client, reading English (the messages below are compared)."""
+    manager_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return manager_client
 
 
 @pytest.fixture
@@ -210,6 +218,7 @@ def test_decisions_need_the_forms_token(app, thread, make_user, manager_client, 
 
 def render_tools(app, user, post, question_post, locale="en"):
     with app.test_request_context(headers={"Accept-Language": locale}):
+        refresh()  # the locale of this request, not one cached by an earlier render
         g._login_user = user
         return render_template_string(
             '{% include "community/_post_tools_moderation.html" %}', post=post,
