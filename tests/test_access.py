@@ -363,6 +363,25 @@ TABLE: list[tuple[str, str, dict]] = [
     ("GET", "/community/posts/999999/revisions", dict.fromkeys(ROLES, 404)),
     ("GET", "/community/name", RESIDENT_ONLY),
     ("POST", "/community/name", only(RESIDENT_ONLY, 302)),
+    # moderation: anyone signed in reports a post (an empty report: refused, back to the
+    # question); the queue, members and topics for managers, admins and staff given the
+    # moderator permission (the staff user here has not got it: 403)
+    ("POST", "/community/posts/{community_answer_id}/flag", dict.fromkeys(ROLES, 302)),
+    ("GET", "/admin/community/moderation", MANAGERS),
+    # empty decisions: refused with a message (not pending / not hidden / no reason)
+    ("POST", "/admin/community/posts/{community_answer_id}/approve", only(MANAGERS, 302)),
+    ("POST", "/admin/community/posts/{community_answer_id}/restore", only(MANAGERS, 302)),
+    ("POST", "/admin/community/posts/{community_answer_id}/hide", only(MANAGERS, 302)),
+    ("POST", "/admin/community/posts/{community_answer_id}/delete", only(MANAGERS, 302)),
+    ("GET", "/admin/community/members/{resident_user_id}", MANAGERS),
+    ("POST", "/admin/community/members/{resident_user_id}/silence", only(MANAGERS, 400)),
+    ("POST", "/admin/community/members/{resident_user_id}/unsilence", only(MANAGERS, 302)),
+    ("GET", "/admin/community/members/{staff_id}", only(MANAGERS, 404)),  # residents only
+    ("GET", "/admin/community/topics", MANAGERS),
+    ("GET", "/admin/community/topics/new", MANAGERS),
+    ("POST", "/admin/community/topics/new", MANAGERS),  # empty: shown again with errors
+    ("GET", "/admin/community/topics/{topic_id}", MANAGERS),
+    ("POST", "/admin/community/topics/{topic_id}", only(MANAGERS, 302)),  # unchanged: saved
     # FAQ ({faq_id}: a library entry, {other_faq_id}: a health entry, {synonym_id}) —
     # helper "faq"; the public FAQ needs no account, the console is for those who edit
     # entries (staff: their own department's — another's is 403)

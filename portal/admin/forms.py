@@ -83,6 +83,10 @@ class NewAccountForm(AccountRoleForm):
 
 class EditAccountForm(AccountRoleForm):
     active = BooleanField(_l("Account is active"))
+    community_moderator = BooleanField(
+        _l("Moderates the community"),
+        description=_l("Staff with this can review, hide and delete community posts and "
+                       "silence members. Managers and administrators always can."))
     submit = SubmitField(_l("Save changes"))
 
 

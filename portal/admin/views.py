@@ -23,6 +23,7 @@ from portal.audit.models import AuditEntry
 from portal.audit.recording import record
 from portal.auth import accounts, sessions
 from portal.auth.models import Role, User
+from portal.community import moderation as community_moderation
 from portal.engagement import dashboards
 from portal.engagement import kpis as engagement_kpis
 from portal.extensions import db
@@ -140,6 +141,8 @@ def account_edit(user_id: int):
             accounts.update_console_account(actor=current_user, user=user, role=form.role.data,
                                             department=form.department(),
                                             active=form.active.data)
+            community_moderation.set_moderator(user, actor=current_user,
+                                               value=form.community_moderator.data)
         except accounts.AccountError as error:
             flash(str(error), "error")
         else:
