@@ -10,26 +10,17 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from portal.community import markdown
 from portal.extensions import db
 from portal.faq.models import EntryStatus, FaqEntry, FaqEntryService
-from portal.i18n import _paragraphs
 from portal.services.models import Department, Service
 
 SERVICE_PAGE_MAX = 5
 
 
 def render(text: str) -> Markup:
-    """An answer (Markdown) as safe HTML: through the community's Markdown renderer
-    (``portal.community.markdown.render``: sanitised), or — until it is installed —
-    escaped into paragraphs."""
-    try:
-        from portal.community.markdown import render as markdown
-    except ImportError:
-        return _paragraphs(text)
-    return markdown(text)
-
-
-_render = render
+    """An answer (Markdown) as safe HTML, through the community's sanitising renderer."""
+    return markdown.render(text)
 
 
 def _published():
