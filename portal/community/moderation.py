@@ -35,6 +35,7 @@ from portal.community.models import (
     PostStatus,
     Topic,
 )
+from portal.community.posting import refresh_counts
 from portal.extensions import db
 from portal.services.models import Service
 from portal.timeutil import utcnow
@@ -72,28 +73,11 @@ def _not_deleted(post: Post) -> None:
         raise ModerationError(_("This post was already deleted: nothing was changed."))
 
 
-# -- the question's counts --------------------------------------------------------------
-
-def _refresh_counts(question: Post) -> None:
-    """A question's ``answer_count``, ``first_answer_at`` and
-    ``first_official_answer_at`` from its public answers.
-
-    A stand-in for ``portal.community.posting.refresh_counts`` (helper "posting"),
-    which does the same; the merge swaps this for it.
-    """
-    public = (Post.question_id == question.id) & (Post.status == PostStatus.PUBLISHED)
-    row = db.session.execute(select(
-        func.count(Post.id), func.min(Post.created_at)).where(public)).one()
-    question.answer_count, question.first_answer_at = row[0], row[1]
-    question.first_official_answer_at = db.session.scalar(
-        select(func.min(Post.created_at)).where(public, Post.official.is_(True)))
-
-
 def _public_state_changed(post: Post, *, published: bool) -> None:
     """After a post's status changed: the question's counts, then the hooks."""
     db.session.flush()
     if post.kind == PostKind.ANSWER and post.question is not None:
-        _refresh_counts(post.question)
+        refresh_counts(post.question)
         db.session.flush()
     events.post_changed(post)
     if published and post.kind == PostKind.ANSWER:

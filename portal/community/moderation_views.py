@@ -5,11 +5,10 @@ topics (/admin/community/...). Every change goes through
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
 from portal.auth.models import Role, User
 from portal.community import admin_bp, bp, moderation, moderation_queue
@@ -31,6 +30,7 @@ from portal.community.moderation_labels import (
     POST_KIND_LABELS,
     POST_STATUS_LABELS,
 )
+from portal.community.names import author_name
 from portal.extensions import db
 from portal.permissions import can_flag_posts, can_moderate_community, permission_required
 from portal.rendering import render_and_commit
@@ -38,11 +38,9 @@ from portal.timeutil import utcnow
 
 
 def shown_name(user: User | None) -> str:
-    """The name the community shows for the author (swapped for
-    ``portal.community.names.author_name`` when that lands)."""
-    if user is None:
-        return _("(deleted account)")
-    return user.display_name
+    """The name the community shows for the author (moderators see the account's own
+    name beside it, labelled)."""
+    return author_name(user)
 
 
 @admin_bp.app_context_processor
@@ -86,11 +84,7 @@ def moderation_waiting() -> int:
 @bp.app_template_global("moderation_post_url")
 def _question_url(post: Post) -> str:
     """The question page at the post (the page is helper "posting"'s)."""
-    anchor = f"#post-{post.id}"
-    try:
-        return url_for("community.question", question_id=post.thread_id) + anchor
-    except BuildError:  # until the question page is merged
-        return f"{request.script_root}/community/questions/{post.thread_id}{anchor}"
+    return url_for("community.question", question_id=post.thread_id, _anchor=f"post-{post.id}")
 
 
 @bp.post("/posts/<int:post_id>/flag")
