@@ -68,9 +68,11 @@ def register(app: Flask) -> None:
     from portal.open311.cli import open311_group
 
     app.cli.add_command(open311_group)
+    from portal.community.cli import community_group
     from portal.playbooks.cli import playbooks_group
 
     app.cli.add_command(playbooks_group)
+    app.cli.add_command(community_group)
 
 
 @click.command("seed")

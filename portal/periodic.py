@@ -1,5 +1,5 @@
-"""Periodic work of ``portal worker``: the outbox sweep, the daily recompute and the
-daily survey reminders.
+"""Periodic work of ``portal worker``: the outbox sweep, the daily recompute, the
+daily survey reminders and the community's daily digests.
 
 Each task has slots (a minute, a local day). A slot is claimed once: in Redis with
 ``SET NX`` when the queue is in use — so any number of workers on any number of
@@ -52,6 +52,8 @@ TASKS = (
     Task("scores", _local_day, "portal.engagement.jobs:recompute_yesterday", _scored_yesterday),
     # at most one reminder per invitation (reminded_at), so a repeat run sends nothing
     Task("survey_reminders", _local_day, "portal.surveys.jobs:send_due_reminders"),
+    # at most one digest per person a day (Member.last_digest_at): a repeat run sends nothing
+    Task("community_digests", _local_day, "portal.community.digest:send_digests"),
 )
 
 
