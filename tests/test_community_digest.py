@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.community import digest, events
+from portal.community.interim import render_markdown
 from portal.community.models import Follow, Member, Notification, PostStatus
 from portal.extensions import db
 from portal.mail.models import OutboundMessage
@@ -34,6 +35,7 @@ def thread(catalogue, make_user):
 
 def publish(asked, author, body="市民課の窓口で出せます。", **values):
     post = answer(asked, author, body, **values)
+    post.body_html = str(render_markdown(body))
     events.answer_published(post)
     db.session.commit()
     return post
