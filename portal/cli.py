@@ -68,12 +68,14 @@ def register(app: Flask) -> None:
     from portal.open311.cli import open311_group
 
     app.cli.add_command(open311_group)
+    from portal.community.cli import community_group
     from portal.playbooks.cli import playbooks_group
 
     app.cli.add_command(playbooks_group)
     from portal.faq.cli import faq_group
 
     app.cli.add_command(faq_group)
+    app.cli.add_command(community_group)
 
 
 @click.command("seed")
@@ -157,6 +159,15 @@ def demo_command(residents: int, months: int, seed_value: int, if_empty: bool) -
         click.echo(f"Starter playbooks active with {played['cases']} cases, {played['tasks']} "
                    f"tasks, {played['messages']} messages and {played['life_events']} life "
                    f"events, in {time.perf_counter() - started:.1f} s.")
+    from portal.community import demo as community_demo
+
+    # after the residents and staff (official answers need the staff accounts); it adds
+    # nothing when run again, so an existing demo database gets the community too
+    community = community_demo.fill_demo()
+    db.session.commit()
+    if community["questions"] or community["faq"]:
+        click.echo(f"Community: {community['questions']} questions with "
+                   f"{community['answers']} answers, {community['faq']} FAQ entries.")
     click.echo(generator.logins_text())
 
 

@@ -1,5 +1,5 @@
 """Periodic work of ``portal worker``: the outbox sweep, the daily recompute, the
-daily survey reminders and the FAQ's daily review tasks.
+daily survey reminders, the FAQ's daily review tasks and the community's daily digests.
 
 Each task has slots (a minute, a local day). A slot is claimed once: in Redis with
 ``SET NX`` when the queue is in use — so any number of workers on any number of
@@ -54,6 +54,8 @@ TASKS = (
     Task("survey_reminders", _local_day, "portal.surveys.jobs:send_due_reminders"),
     # an entry with an open review task gets no second one, so a repeat run makes none
     Task("faq_review_tasks", _local_day, "portal.faq.jobs:create_review_tasks"),
+    # at most one digest per person a day (Member.last_digest_at): a repeat run sends nothing
+    Task("community_digests", _local_day, "portal.community.digest:send_digests"),
 )
 
 

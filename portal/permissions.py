@@ -395,3 +395,14 @@ def can_edit_faq(user: User, entry_or_department=None) -> bool:
 def can_manage_synonyms(user: User) -> bool:
     """The search's synonym list: anyone who edits FAQ entries (it serves them all)."""
     return can_edit_faq(user)
+
+
+@permission
+def can_edit_official_answer(user: User, post=None) -> bool:
+    """Edit an official answer and mark it reviewed: staff of the department it is
+    signed with, managers and admins (None: may they edit any at all)."""
+    if not can_answer_officially(user):
+        return False
+    if user.role in (Role.MANAGER, Role.ADMIN) or post is None:
+        return True
+    return post.official_department_id == user.department_id

@@ -382,6 +382,15 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/community/topics/new", MANAGERS),  # empty: shown again with errors
     ("GET", "/admin/community/topics/{topic_id}", MANAGERS),
     ("POST", "/admin/community/topics/{topic_id}", only(MANAGERS, 302)),  # unchanged: saved
+    # official answers (helper "staff"): staff of a tagged service's department, managers
+    # and admins (another department's staff: 403, in tests/test_community_official.py);
+    # {community_answer_id} is a resident's answer, not an official one: 404
+    ("POST", "/community/questions/{community_question_id}/official",
+     only(RECORDS, 400)),  # empty form: shown again with errors
+    ("POST", "/community/questions/999999/official", only(RECORDS, 404)),
+    ("GET", "/community/posts/{community_answer_id}/official", only(RECORDS, 404)),
+    ("POST", "/community/posts/{community_answer_id}/official", only(RECORDS, 404)),
+    ("POST", "/community/posts/{community_answer_id}/reviewed", only(RECORDS, 404)),
     # FAQ ({faq_id}: a library entry, {other_faq_id}: a health entry, {synonym_id}) —
     # helper "faq"; the public FAQ needs no account, the console is for those who edit
     # entries (staff: their own department's — another's is 403)

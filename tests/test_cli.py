@@ -73,7 +73,10 @@ def test_demo_command_builds_a_municipality(runner):
     # one login per role, and a staff member per department
     roles = set(db.session.scalars(select(User.role).where(User.email.like("%@demo.example"))))
     assert roles == {r.value for r in Role}
-    assert count(User) == 4 + 7
+    # one per role, staff per department, and the community's demo members
+    from portal.community.demo import MEMBERS
+
+    assert count(User) == 4 + 7 + len(MEMBERS)
     assert "Demo logins" in result.output and "admin@demo.example" in result.output
     demo_resident = db.session.scalar(select(Resident).join(User, Resident.user_id == User.id)
                                       .where(User.email == "resident@demo.example"))

@@ -20,7 +20,8 @@ def test_memory_claims_run_each_slot_once(app, catalogue):
     assert started == ["portal.mail.outbox:send_due_messages",
                        "portal.engagement.jobs:recompute_yesterday",
                        "portal.surveys.jobs:send_due_reminders",
-                       "portal.faq.jobs:create_review_tasks"]
+                       "portal.faq.jobs:create_review_tasks",
+                       "portal.community.digest:send_digests"]
 
 
 def test_daily_recompute_is_not_repeated_after_a_restart(app, catalogue, runner):
@@ -35,7 +36,7 @@ def test_a_failing_task_does_not_stop_the_others(app, catalogue):
             raise RuntimeError("smtp exploded")
 
     assert periodic.run_due(app, periodic.MemoryClaims(), start) == [
-        "scores", "survey_reminders", "faq_review_tasks"]
+        "scores", "survey_reminders", "faq_review_tasks", "community_digests"]
 
 
 def test_redis_claims_are_shared_between_workers(app):

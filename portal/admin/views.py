@@ -70,6 +70,7 @@ def home():
     survey_tiles = None
     if can_view_survey_results(current_user):
         survey_tiles = survey_results.home_tiles(current_user)
+    from portal.community.insights import home_panel as community_panel
     from portal.inquiries.settings_views import home_panel
     from portal.work.queries import home_panel as work_panel
 
@@ -78,7 +79,8 @@ def home():
                            kpi_line=kpi_line, survey_tiles=survey_tiles,
                            survey_days=survey_results.TILE_DAYS,
                            inquiry_panel=home_panel(current_user),
-                           work_panel=work_panel(current_user))
+                           work_panel=work_panel(current_user),
+                           insights_panel=community_panel(current_user))
 
 
 @bp.get("/accounts")
