@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.community import digest, events
-from portal.community.interim import render_markdown
+from portal.community.markdown import render as render_markdown
 from portal.community.models import Follow, Member, Notification, PostStatus
 from portal.extensions import db
 from portal.mail.models import OutboundMessage

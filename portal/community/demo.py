@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from portal.auth import passwords
 from portal.auth.models import Role, User
 from portal.community import events
-from portal.community.interim import render_markdown
+from portal.community.markdown import render as render_markdown
 from portal.community.models import (
     Flag,
     FlagReason,

@@ -35,7 +35,6 @@ from sqlalchemy.orm import aliased
 
 from portal.auth.models import User
 from portal.community import events
-from portal.community.interim import question_url
 from portal.community.models import Follow, Member, Notification, Post, PostKind, PostStatus
 from portal.db_types import UTCDateTime
 from portal.extensions import db
@@ -43,6 +42,7 @@ from portal.i18n import municipality_name
 from portal.i18n_fields import localized
 from portal.mail.outbox import dispatch, queue_email
 from portal.residents.models import Resident
+from portal.security import absolute_url
 from portal.services.models import Department
 from portal.timeutil import utcnow
 
@@ -123,7 +123,7 @@ def compose(user: User, questions: list[tuple[Post, list[Post]]],
                                 department=_department_name(
                                     departments, answer.official_department_id, locale)) + "] "
             lines.append(f"  - {label}{excerpt(answer.body_html)}")
-        lines.append("  " + question_url(question.id, external=True))
+        lines.append("  " + absolute_url("community.question", question_id=question.id))
         lines.append("")
     lines += [_("You get at most one such e-mail a day. To stop following a question, open "
                 "it and choose “Stop following”; you will no longer be e-mailed about it."),

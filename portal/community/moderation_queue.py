@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
+from portal.community import names
 from portal.community.models import (
     Flag,
     Member,
@@ -114,6 +115,7 @@ def queue(now: datetime | None = None) -> Queue:
     people_ids = {e.user_id for e in recent if e.user_id}
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people_ids)))
               } if people_ids else {}
+    names.preload([post.author_id for post in pending + reported] + list(people_ids))
     return Queue(pending=_items(pending, now), pending_total=pending_total,
                  reported=_items(reported, now), reported_total=reported_total,
                  recent=recent, people=people)

@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from portal.audit.recording import record
 from portal.auth.models import Role, User
 from portal.community import events
-from portal.community.interim import refresh_counts, render_markdown
+from portal.community.markdown import render as render_markdown
 from portal.community.models import Post, PostKind, PostStatus, Revision
+from portal.community.posting import refresh_counts
 from portal.extensions import db
 from portal.permissions import can_answer_officially, can_edit_official_answer
 from portal.services.models import Department

@@ -5,7 +5,7 @@ a form sent with a mistake is shown again on a page of its own, nothing lost."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.community import bp, official
 from portal.community import digest as _digest  # noqa: F401  (follow notifications)
-from portal.community.interim import question_url
 from portal.community.models import Post, Revision
 from portal.community.staff_forms import EditOfficialAnswerForm, OfficialAnswerForm
 from portal.extensions import db
@@ -32,6 +31,10 @@ def official_answer_helpers():
         return form.for_departments(official.answer_departments(current_user, question))
 
     return {"official_answer_form": official_answer_form, "question_url": question_url}
+
+
+def question_url(question_id: int, *, anchor: str | None = None) -> str:
+    return url_for("community.question", question_id=question_id, _anchor=anchor)
 
 
 def _question_or_404(question_id: int) -> Post:
