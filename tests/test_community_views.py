@@ -3,6 +3,8 @@ asking (with similar questions), answering, votes, edits, and the community name
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from portal.community.models import Member, Post, PostStatus, Revision
@@ -269,3 +271,23 @@ def test_forms_need_csrf(app, catalogue, make_user, csrf_on):
     assert web.post(f"/community/questions/{item.id}/answer",
                     data={"body": "答え"}).status_code == 400
     assert web.post(f"/community/posts/{item.id}/vote/up").status_code == 400
+
+
+def test_the_service_page_shows_residents_questions_and_asks_with_the_service(
+        app, client, resident_client, catalogue, make_user):
+    page = client.get("/services/library-loans", headers={"Accept-Language": "en"})
+    text = page.get_data(as_text=True)
+    assert "No resident has asked about this service in the community yet." in text
+    question(make_user("resident"), title="Can I renew a loan twice?", lang="en")
+    question(make_user("resident"), title="Hidden one", status=PostStatus.HIDDEN)
+    question(make_user("resident"), title="Another service's", services=("cancer-screening",))
+    db.session.commit()
+    text = client.get("/services/library-loans", headers={"Accept-Language": "en"}) \
+        .get_data(as_text=True)
+    assert "Can I renew a loan twice?" in text
+    assert "Hidden one" not in text and "Another service&#39;s" not in text
+    assert "All residents' questions about this service (1)" in text
+    assert "/community/?service=library-loans" in text
+    form = resident_client.get("/community/ask?service=library-loans").get_data(as_text=True)
+    ticked = re.findall(r'<input checked[^>]*name="services"[^>]*value="([^"]+)"', form)
+    assert ticked == ["library-loans"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from portal.community import names
@@ -113,3 +113,18 @@ def revisions_of(post: Post) -> list[Version]:
                       post.edited_at or post.created_at, current=True)
     return [current, *(Version(r.number, r.title, str(render(r.body)), r.created_at)
                        for r in rows)]
+
+
+SERVICE_PAGE_QUESTIONS = 3
+
+
+def service_questions(service: Service, limit: int = SERVICE_PAGE_QUESTIONS):
+    """A service page's latest public questions tagged with it, and how many there are."""
+    tagged = select(QuestionService.question_id).where(QuestionService.service_id == service.id)
+    public = (Post.kind == PostKind.QUESTION, Post.status == PostStatus.PUBLISHED,
+              Post.id.in_(tagged))
+    total = db.session.scalar(select(func.count(Post.id)).where(*public)) or 0
+    latest = db.session.scalars(select(Post).where(*public)
+                                .order_by(Post.created_at.desc(), Post.id.desc())
+                                .limit(limit)).all() if total else []
+    return latest, total

@@ -158,8 +158,12 @@ def ask():
                     _count_post()
                 _posted_message(post, created)
                 return redirect(url_for("community.question", question_id=post.id))
-    elif request.args.get("title"):
-        form.title.data = request.args["title"][:posting.TITLE_MAX]
+    else:
+        if request.args.get("title"):
+            form.title.data = request.args["title"][:posting.TITLE_MAX]
+        # from a service page: that service ticked
+        if request.args.get("service") in {choice.value for choice in form.services.choices}:
+            form.services.data = [request.args["service"]]
     return render_template("community/ask.html", form=form, hits=hits,
                            **TEMPLATE_CONTEXT), status
 

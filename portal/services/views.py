@@ -8,6 +8,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from portal.community.reading import service_questions
 from portal.extensions import db
 from portal.faq.queries import service_entries
 from portal.permissions import can_use_resident_portal
@@ -48,7 +49,9 @@ def service(slug: str):
                               Service.id != item.id, Service.active.is_(True))
         .order_by(Service.slug)).all()
     faq_entries, faq_total = service_entries(item.id)
+    questions, question_total = service_questions(item)
     return render_template("services/service.html", service=item, rule=describe(item.eligibility),
                            last_use=last_use, others=others,
                            department=db.session.get(Department, item.department_id),
-                           faq_entries=faq_entries, faq_total=faq_total)
+                           faq_entries=faq_entries, faq_total=faq_total,
+                           questions=questions, question_total=question_total)
