@@ -614,3 +614,27 @@ def test_silencing_a_console_account_is_refused(users):
     with pytest.raises(moderation.ModerationError):
         moderation.silence(users["staff"], moderator=users["admin"], days=3, reason="x")
     assert users["staff"].role == Role.STAFF
+
+
+def test_dismissing_the_reports_of_a_public_post_keeps_it_public(app, thread, make_user,
+                                                                  manager_client, users):
+    """Two reports (under the threshold): the moderator keeps the post; it leaves the
+    queue, and the reporters' flags are closed (they cannot report it again)."""
+    for client in reporters(app, make_user, 2):
+        flag(client, thread["answer"])
+    assert reload(thread["answer"]).status == PostStatus.PUBLISHED
+    assert "Dismiss the reports" in manager_client.get(QUEUE).get_data(as_text=True)
+    manager_client.post(f"/admin/community/posts/{thread['answer'].id}/restore",
+                        data={"reason": ""})
+    assert ("success", "The post is public and its reports are closed.") \
+        in flashes(manager_client)
+    kept = reload(thread["answer"])
+    assert kept.status == PostStatus.PUBLISHED and kept.flag_count == 0
+    assert db.session.scalar(select(func.count(Flag.id)).where(Flag.resolved_at.is_(None))) == 0
+    entry = db.session.scalars(select(ModerationEntry)).one()
+    assert (entry.action, entry.moderator_id) == ("restore", users["manager"].id)
+    assert "Dismiss the reports" not in manager_client.get(QUEUE).get_data(as_text=True)
+    # a post without open reports: nothing to dismiss
+    manager_client.post(f"/admin/community/posts/{thread['answer'].id}/restore",
+                        data={"reason": ""})
+    assert ("error", "This post is not hidden: nothing was changed.") in flashes(manager_client)

@@ -192,7 +192,18 @@ def approve(post: Post, *, moderator: User, now: datetime | None = None) -> Post
 
 def restore(post: Post, *, moderator: User, reason: str = "",
             now: datetime | None = None) -> Post:
-    """A hidden post made public again; its open flags are dismissed."""
+    """A hidden post made public again, or a public post's reports dismissed (it stays
+    public and leaves the queue); its open flags are dismissed either way."""
+    if post.status == PostStatus.PUBLISHED and post.flag_count > 0:
+        reason = _text(reason, REASON_MAX)
+        now = now or utcnow()
+        dismissed = _resolve_flags(post, moderator, now)
+        _entry(ModerationAction.RESTORE, post=post, user_id=post.author_id,
+               moderator=moderator, reason=reason, now=now)
+        _audit("community.restore", post, moderator, "Dismissed the reports of a public post",
+               flags=dismissed)
+        db.session.flush()
+        return post
     if post.status != PostStatus.HIDDEN:
         raise ModerationError(_("This post is not hidden: nothing was changed."))
     reason = _text(reason, REASON_MAX)

@@ -139,7 +139,7 @@ DECISIONS = {
         lambda: _("The post is public now; the member's later posts will be public at once.")),
     "restore": (RestoreForm, lambda post, form: moderation.restore(
         post, moderator=current_user, reason=form.reason.data),
-        lambda: _("The post is public again and its reports are closed.")),
+        lambda: _("The post is public and its reports are closed.")),
     "hide": (HideForm, lambda post, form: moderation.hide(
         post, moderator=current_user, reason=form.reason.data),
         lambda: _("The post is hidden. Its author sees your reason.")),
