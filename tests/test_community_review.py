@@ -1,0 +1,38 @@
+"""Defects found in the review of issue 12 (community Q&A and the FAQ), each pinned
+by a test that failed before its fix."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.community import digest, events, posting
+from portal.community.markdown import render as render_markdown
+from portal.community.models import Follow, Notification
+from portal.extensions import db
+from portal.mail.models import OutboundMessage
+from tests.community_factories import answer, question
+
+EN = {"Accept-Language": "en"}
+JA = {"Accept-Language": "ja"}
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_who_stops_following_gets_no_digest_about_the_question(catalogue, make_user):
+    asker, follower, answerer = (make_user("resident") for _ in range(3))
+    asked = question(asker, "転入届はどこで出せますか", services=("resident-certificate",))
+    db.session.add_all([Follow(question_id=asked.id, user_id=user.id)
+                        for user in (asker, follower)])
+    db.session.flush()
+    reply = answer(asked, answerer, "市民課の窓口で出せます。")
+    reply.body_html = str(render_markdown(reply.body))
+    events.answer_published(reply)
+    db.session.commit()
+    posting.unfollow(asked, follower)
+    db.session.commit()
+    assert db.session.scalars(select(Notification).where(
+        Notification.user_id == follower.id)).all() == []
+    assert digest.send_digests() == 1  # the asker only
+    assert [m.to_address for m in db.session.scalars(select(OutboundMessage))] == [asker.email]
