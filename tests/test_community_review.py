@@ -36,3 +36,19 @@ def test_who_stops_following_gets_no_digest_about_the_question(catalogue, make_u
         Notification.user_id == follower.id)).all() == []
     assert digest.send_digests() == 1  # the asker only
     assert [m.to_address for m in db.session.scalars(select(OutboundMessage))] == [asker.email]
+
+
+def test_a_moderator_deleting_the_accepted_answer_withdraws_the_acceptance(
+        manager_client, catalogue, make_user):
+    asker, answerer = make_user("resident"), make_user("resident")
+    asked = question(asker)
+    accepted = answer(asked, answerer)
+    asked.accepted_answer_id = accepted.id
+    db.session.commit()
+    assert "accepted answer" in text(manager_client.get("/community/", headers=EN))
+    response = manager_client.post(f"/admin/community/posts/{accepted.id}/delete",
+                                   data={"reason": "Advertising"}, headers=EN)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert asked.accepted_answer_id is None and asked.answer_count == 0
+    assert "accepted answer" not in text(manager_client.get("/community/", headers=EN))
