@@ -11,6 +11,7 @@ from portal.community.models import Follow, Notification
 from portal.extensions import db
 from portal.mail.models import OutboundMessage
 from tests.community_factories import answer, question
+from tests.conftest import sign_in
 
 EN = {"Accept-Language": "en"}
 JA = {"Accept-Language": "ja"}
@@ -52,3 +53,18 @@ def test_a_moderator_deleting_the_accepted_answer_withdraws_the_acceptance(
     db.session.expire_all()
     assert asked.accepted_answer_id is None and asked.answer_count == 0
     assert "accepted answer" not in text(manager_client.get("/community/", headers=EN))
+
+
+def test_a_moderator_is_not_told_someone_elses_hidden_post_is_theirs(
+        manager_client, client, catalogue, make_user):
+    asker, answerer = make_user("resident"), make_user("resident")
+    asked = question(asker)
+    hidden = answer(asked, answerer, status="hidden", moderation_reason="Advertising")
+    db.session.commit()
+    html = text(manager_client.get(f"/community/questions/{asked.id}", headers=EN))
+    assert "Only moderators see this post: Hidden." in html
+    assert "Your post is hidden" not in html
+    sign_in(client, answerer)
+    html = text(client.get(f"/community/questions/{asked.id}", headers=EN))
+    assert "Your post is hidden from the public." in html and f"post-{hidden.id}" in html
+
