@@ -68,3 +68,12 @@ def test_a_moderator_is_not_told_someone_elses_hidden_post_is_theirs(
     html = text(client.get(f"/community/questions/{asked.id}", headers=EN))
     assert "Your post is hidden from the public." in html and f"post-{hidden.id}" in html
 
+
+def test_staff_get_no_empty_your_answer_section(staff_client, client, catalogue, make_user):
+    asked = question(make_user("resident"))
+    db.session.commit()
+    html = text(staff_client.get(f"/community/questions/{asked.id}", headers=EN))
+    assert 'id="official-answer-title"' in html and 'id="answer-title"' not in html
+    html = text(client.get(f"/community/questions/{asked.id}", headers=EN))
+    assert 'id="answer-title"' in html and "Sign in to answer" in html
+
