@@ -77,3 +77,22 @@ def test_staff_get_no_empty_your_answer_section(staff_client, client, catalogue,
     html = text(client.get(f"/community/questions/{asked.id}", headers=EN))
     assert 'id="answer-title"' in html and "Sign in to answer" in html
 
+
+def test_marking_an_faq_entry_reviewed_says_the_next_date_in_the_readers_format(
+        staff_client, catalogue):
+    from datetime import timedelta
+
+    from flask_babel import force_locale, format_date
+
+    from portal.faq.operations import add_months
+    from portal.timeutil import local_today
+    from tests.community_factories import faq_entry
+
+    entry = faq_entry(catalogue["library"], review_on=local_today() - timedelta(days=3))
+    db.session.commit()
+    staff_client.post(f"/admin/faq/{entry.id}/review", data={"note": ""}, headers=JA)
+    with staff_client.session_transaction() as session:
+        [(_category, message)] = session["_flashes"]
+    with force_locale("ja"):
+        shown = format_date(add_months(local_today(), 12))
+    assert shown in message and add_months(local_today(), 12).isoformat() not in message
