@@ -247,6 +247,9 @@ def delete(post: Post, *, moderator: User, reason: str, now: datetime | None = N
     post.status = PostStatus.DELETED
     post.deleted_at = now
     post.moderation_reason = reason
+    question = post.question if post.kind == PostKind.ANSWER else None
+    if question is not None and question.accepted_answer_id == post.id:
+        question.accepted_answer_id = None  # as when the author deletes it
     _entry(ModerationAction.DELETE, post=post, user_id=post.author_id, moderator=moderator,
            reason=reason, now=now)
     _audit("community.delete", post, moderator, "Deleted a post", before=before, flags=upheld)

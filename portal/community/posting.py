@@ -15,6 +15,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
+from sqlalchemy import delete as sql_delete  # ``delete`` below is the author's soft delete
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import Role, User
@@ -22,6 +23,7 @@ from portal.community import events, markdown, names
 from portal.community.models import (
     Follow,
     Member,
+    Notification,
     Post,
     PostKind,
     PostStatus,
@@ -402,4 +404,9 @@ def unfollow(question: Post, user: User) -> None:
     if row is None:
         raise CommunityError(_("You do not follow this question."))
     db.session.delete(row)
+    # answers not yet in a digest leave with the follow: the e-mail promises that someone
+    # who stops following is no longer e-mailed about the question
+    db.session.execute(sql_delete(Notification).where(
+        Notification.user_id == user.id, Notification.question_id == question.id,
+        Notification.digested_at.is_(None)))
     db.session.flush()

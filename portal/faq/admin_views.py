@@ -244,7 +244,7 @@ def mark_reviewed(entry_id: int):
     return _action(entry_id, lambda e: operations.mark_reviewed(
         e, actor=current_user, review_on=form.review_on.data, note=form.note.data),
         lambda e: _("The entry is marked reviewed; the next review is on %(date)s.",
-                    date=e.review_on.isoformat()))
+                    date=format_date(e.review_on)))
 
 
 @admin_bp.post("/<int:entry_id>/archive")
