@@ -71,6 +71,9 @@ def register(app: Flask) -> None:
     from portal.playbooks.cli import playbooks_group
 
     app.cli.add_command(playbooks_group)
+    from portal.search.cli import search_group
+
+    app.cli.add_command(search_group)
 
 
 @click.command("seed")

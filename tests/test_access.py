@@ -336,6 +336,11 @@ TABLE: list[tuple[str, str, dict]] = [
     # answers and insights (helper "staff")
     # FAQ ({faq_id}: a library entry, {other_faq_id}: a health entry, {synonym_id}) —
     # helper "faq"
+    # search (helper "search"): public; an empty query, no results, a too-long query
+    # (pages with results are in tests/test_search.py: they link to the question pages)
+    ("GET", "/community/search", PUBLIC),
+    ("GET", "/community/search?q=zzzqqq&kind=faq&service=library-loans", PUBLIC),
+    ("GET", "/community/search?q=" + "x" * 201, PUBLIC),
 ]
 
 
