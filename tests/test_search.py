@@ -292,12 +292,12 @@ def test_the_page_lists_results_with_kinds_badges_snippets_and_counts(page_app, 
     page = client.get("/community/search?q=ごみ", headers={"Accept-Language": "ja"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "2 件" in html or "2件" in html
+    assert "「ごみ」の検索結果 2件" in html
     assert f'href="/community/questions/{post.id}"' in html or \
         f'href="/community/questions/{post.id}#post-{reply.id}"' in html
     assert f'href="/faq/{entry.id}"' in html
     assert "<mark>ゴミ</mark>" in html and "&lt;<mark>ゴミ</mark>&gt;" in html
-    assert "公式" in html and "FAQ" in html
+    assert "公式" in html and "よくある質問" in html
 
     only_faq = client.get("/community/search?q=ごみ&kind=faq").get_data(as_text=True)
     assert f'href="/faq/{entry.id}"' in only_faq and "/community/questions/" not in only_faq

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 from wtforms import SearchField, SelectField
 from wtforms.validators import Length, Optional
@@ -30,7 +31,8 @@ class SearchForm(Form):
                         max=MAX_QUERY_CHARS,
                         message=_l("Use at most %(max)d characters.", max=MAX_QUERY_CHARS))])
     kind = SelectField(_l("Show"), validators=[Optional()], choices=options([
-        ("", _l("Everything")), ("question", _l("Questions")), ("answer", _l("Answers")),
+        ("", _l("Everything")), ("question", lazy_pgettext("search", "Questions")),
+        ("answer", lazy_pgettext("search", "Answers")),
         ("faq", _l("FAQ entries"))]))
     service = SelectField(_l("Service"), validators=[Optional()])
 

@@ -185,20 +185,31 @@ def parse(query: str, groups: list[list[str]] | None = None) -> Parsed:
     return Parsed(tuple(dict.fromkeys(parsed)), whole, tuple(marks))
 
 
-def parse_similar(value: str, groups: list[list[str]] | None = None) -> Parsed:
-    """Any of the text's distinctive tokens (OR): each token its own phrase."""
+def parse_similar(value: str, groups: list[list[str]] | None = None, *,
+                  pairs: bool = True) -> Parsed:
+    """Any of the text's distinctive pieces (OR): in Japanese, pairs of adjacent
+    bigrams (three characters: 転入届, 越した), unless both are function-word
+    bigrams; Latin words one by one (stop words dropped). ``pairs=False``: single
+    tokens (the fallback when no pair matches)."""
     value = (value or "")[:MAX_QUERY_CHARS]
-    tokens: list[str] = []
+    pieces: list[Phrase] = []
     marks: list[str] = []
     for variant in variants(value, groups):
         for chunk in query_chunks(variant):
             marks.append(chunk)
-            for token in document_tokens(chunk):
-                if token not in STOP_WORDS and token not in JA_STOP_BIGRAMS:
-                    tokens.append(token)
-    tokens = list(dict.fromkeys(tokens))[:MAX_SIMILAR_TOKENS]
-    alternatives = tuple((Phrase((token,), len(token) == 1),) for token in tokens)
-    return Parsed(alternatives, None, tuple(sorted(set(marks), key=len, reverse=True)))
+            phrase = chunk_phrase(chunk)
+            if phrase is None:
+                continue
+            tokens = phrase.tokens
+            if pairs and len(tokens) > 1 and len(tokens[0]) + len(tokens[1]) > 2:
+                pieces += [Phrase(tokens[i:i + 2]) for i in range(len(tokens) - 1)
+                           if not {tokens[i], tokens[i + 1]} <= JA_STOP_BIGRAMS]
+            else:
+                pieces += [Phrase((token,), len(token) == 1) for token in tokens
+                           if token not in STOP_WORDS and token not in JA_STOP_BIGRAMS]
+    pieces = list(dict.fromkeys(pieces))[:MAX_SIMILAR_TOKENS]
+    return Parsed(tuple((piece,) for piece in pieces), None,
+                  tuple(sorted(set(marks), key=len, reverse=True)))
 
 
 # --- the match expressions per database --------------------------------------------
@@ -318,11 +329,12 @@ def _ranked(parsed: Parsed, locale: str, kinds, limit: int, offset: int,
 
 # --- snippets ----------------------------------------------------------------------
 
-_MARKDOWN = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`#>|~]+")
+_MARKDOWN = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|(?m:^\s*(?:[#>]+|[-*+]|\d+\.)\s)|[*_`~]+")
 
 
 def plain(value: str) -> str:
-    """Markdown as plain text, whitespace collapsed."""
+    """Markdown as plain text (links as their text; emphasis, headings, quotes and
+    list marks dropped), whitespace collapsed."""
     return " ".join(_MARKDOWN.sub(lambda m: m.group(1) or " ", value or "").split())
 
 
@@ -429,9 +441,15 @@ def search(query: str, locale: str, kinds=("question", "faq"), limit: int = 20,
 
 
 def similar(text: str, locale: str, kinds=("question", "faq"), limit: int = 5) -> list[Hit]:
-    """Questions and FAQ entries sharing the most distinctive tokens with ``text``
-    (any of them; the ranking does the rest)."""
-    return _run(parse_similar(text), text, locale, kinds, limit, 0, None).hits
+    """Questions and FAQ entries sharing pieces of three characters (Japanese) or
+    words (English) with ``text`` — any of them, the ranking does the rest; when
+    none does, sharing any bigram."""
+    groups = synonym_groups()
+    hits = _run(parse_similar(text, groups), text, locale, kinds, limit, 0, None).hits
+    if not hits:
+        hits = _run(parse_similar(text, groups, pairs=False), text, locale, kinds, limit, 0,
+                    None).hits
+    return hits
 
 
 def _like_search(query: str, locale: str, kinds, limit: int, offset: int,
