@@ -312,3 +312,22 @@ def test_the_page_explains_empty_long_and_fruitless_queries(page_app, asker):
     assert long.status_code == 200 and "too long" in long.get_data(as_text=True)
     none = client.get("/community/search?q=zzqq", headers=english).get_data(as_text=True)
     assert "Nothing matches" in none and 'href="/community/ask"' in none
+
+
+def test_many_matches_rank_the_newest_candidates(asker, monkeypatch):
+    """Past ``ranking.CANDIDATES`` matching documents only the newest matches and the
+    newest title matches are ranked, and the total says "at least"."""
+    from portal.search import ranking
+
+    posts = [question(asker, title=f"ごみの日 {n}", body="") for n in range(4)]
+    near_miss = question(asker, title="ごはん", body="みそ汁")  # ご and み, not ごみ
+    for post in (*posts, near_miss):
+        events.post_changed(post)
+    monkeypatch.setattr(ranking, "CANDIDATES", 2)
+    results = search("ごみの日", "ja", kinds=EVERYTHING)
+    assert results.estimated
+    assert {h.id for h in results.hits} <= {p.id for p in posts}
+    assert posts[-1].id in {h.id for h in results.hits}
+    assert results.total == len(results.hits) >= 2
+    monkeypatch.setattr(ranking, "CANDIDATES", 500)
+    assert not search("ごみの日", "ja", kinds=EVERYTHING).estimated

@@ -91,6 +91,10 @@ class Hit:
 class Results:
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
+    # True when more documents matched than are ranked (``ranking.CANDIDATES``):
+    # ``total`` is then the number of results among the ranked candidates — there
+    # are at least that many
+    estimated: bool = False
 
 
 # --- the query -------------------------------------------------------------------
@@ -223,17 +227,19 @@ def fts_match(parsed: Parsed) -> str:
                        for variant in parsed.variants)
 
 
-def _ts_phrase(phrase: Phrase, weight: str = "") -> str:
+def _ts_phrase(phrase: Phrase, weight: str = "", joiner: str = " <-> ") -> str:
     last = len(phrase.tokens) - 1
     parts = []
     for n, token in enumerate(phrase.tokens):
         suffix = ("*" if phrase.prefix and n == last else "") + weight
         parts.append(f"'{token}'" + (f":{suffix}" if suffix else ""))
-    return "(" + " <-> ".join(parts) + ")"
+    return "(" + joiner.join(parts) + ")"
 
 
-def ts_query(parsed: Parsed, weight: str = "") -> str:
-    return " | ".join("(" + " & ".join(_ts_phrase(p, weight) for p in variant) + ")"
+def ts_query(parsed: Parsed, weight: str = "", joiner: str = " <-> ") -> str:
+    """The tsquery; ``joiner=" & "``: the phrases' tokens in any order and place (the
+    GIN index answers that without reading the rows)."""
+    return " | ".join("(" + " & ".join(_ts_phrase(p, weight, joiner) for p in variant) + ")"
                       for variant in parsed.variants)
 
 
@@ -254,18 +260,42 @@ def _signals(kind_col: str = "d.kind") -> str:
         f" + {w['locale']} * (CASE WHEN d.lang = :locale THEN 1 ELSE 0 END)")
 
 
-def _ranked_sql(dialect: str, *, has_whole: bool, service: bool) -> str:
-    w = ranking.WEIGHTS
+def _candidates(dialect: str, capped: bool, common: bool = False) -> str:
+    """The matching documents and their text score: all of them, or (``capped``) the
+    newest ``:cap`` matches and the newest ``:cap`` title matches. PostgreSQL: for a
+    ``common`` match the newest are found walking the primary key backwards; for a
+    rarer one, the GIN index's bitmap and a sort are faster (``id + 0``: not in key
+    order)."""
     if dialect == "postgresql":
-        matched = ("SELECT d.id AS doc_id, ts_rank(d.tsv, CAST(:q AS tsquery)) AS tr "
-                   "FROM search_documents d WHERE d.tsv @@ CAST(:q AS tsquery)")
-        text_score = f"(m.tr / (m.tr + {ranking.TS_RANK_HALF}))"
+        # ids only (ts_rank is computed for the chosen rows, after the LIMIT)
+        one = "SELECT d.id AS doc_id FROM search_documents d WHERE d.tsv @@ CAST({q} AS tsquery)"
+        if capped:
+            order = " ORDER BY d.id DESC LIMIT :cap" if common else \
+                " ORDER BY d.id + 0 DESC LIMIT :cap"
+            return (f"SELECT DISTINCT doc_id FROM ({one.format(q=':q_loose')}{order}) c1 "  # noqa: S608
+                    f"UNION SELECT doc_id FROM ({one.format(q=':qt')}{order}) c2")
+        return one.format(q=":q")
+    else:
+        one = (f"SELECT rowid AS doc_id, -bm25(search_fts, {ranking.BM25_TITLE}, 1.0) AS tr "  # noqa: S608
+               "FROM search_fts WHERE search_fts MATCH {q}")
+    if not capped:
+        return one.format(q=":q")
+    order = " ORDER BY doc_id DESC LIMIT :cap"
+    return ("SELECT doc_id, max(tr) AS tr FROM ("  # noqa: S608 (constants only)
+            f"SELECT * FROM ({one.format(q=':q')}{order}) c1 UNION ALL "
+            f"SELECT * FROM ({one.format(q=':qt')}{order}) c2) c GROUP BY doc_id")
+
+
+def _ranked_sql(dialect: str, *, has_whole: bool, service: bool, capped: bool,
+                common: bool = False) -> str:
+    w = ranking.WEIGHTS
+    matched = _candidates(dialect, capped, common)
+    if dialect == "postgresql":
+        text_score = ("(ts_rank(d.tsv, CAST(:q AS tsquery)) / (ts_rank(d.tsv, CAST(:q AS "
+                      f"tsquery)) + {ranking.TS_RANK_HALF}))")
         title = "(CASE WHEN d.tsv @@ CAST(:qt AS tsquery) THEN 1 ELSE 0 END)"
         phrase = "(CASE WHEN d.tsv @@ CAST(:qp AS tsquery) THEN 1 ELSE 0 END)"
     else:
-        matched = ("SELECT rowid AS doc_id, -bm25(search_fts, "  # noqa: S608 (a constant)
-                   f"{ranking.BM25_TITLE}, 1.0) AS tr FROM search_fts "
-                   "WHERE search_fts MATCH :q")
         text_score = "(m.tr / (m.tr + 1.0))"
         title = ("(CASE WHEN d.id IN (SELECT rowid FROM search_fts "
                  "WHERE search_fts MATCH :qt) THEN 1 ELSE 0 END)")
@@ -279,6 +309,10 @@ def _ranked_sql(dialect: str, *, has_whole: bool, service: bool) -> str:
         "NULL AND d.faq_id IN (SELECT entry_id FROM faq_entry_services "
         "WHERE service_id = :service_id)))") if service else ""
     # the pieces are constants and the weights: the query's text is bound
+    # PostgreSQL's capped candidates come from the loose query: the phrases here
+    # (in a CASE: checked on the candidates' rows, never a second scan of the GIN index)
+    exact = (" AND CASE WHEN d.tsv @@ CAST(:q AS tsquery) THEN 1 ELSE 0 END = 1"
+             if capped and dialect == "postgresql" else "")
     return f"""
 WITH m AS ({matched}),
 scored AS (
@@ -289,7 +323,7 @@ scored AS (
   LEFT JOIN community_posts p ON p.id = d.post_id
   LEFT JOIN community_posts q ON q.id = d.question_id
   LEFT JOIN faq_entries f ON f.id = d.faq_id
-  WHERE d.kind IN :kinds
+  WHERE d.kind IN :kinds{exact}
     AND (d.faq_id IS NULL OR f.status = 'published')
     AND (d.post_id IS NULL OR (p.status = 'published' AND q.status = 'published'))
     {service_filter}
@@ -309,7 +343,8 @@ def _ranked(parsed: Parsed, locale: str, kinds, limit: int, offset: int,
 
     dialect = indexing.dialect()
     if dialect == "postgresql":
-        params = {"q": ts_query(parsed), "qt": ts_query(parsed, "A")}
+        params = {"q": ts_query(parsed), "qt": ts_query(parsed, "A"),
+                  "q_loose": ts_query(parsed, joiner=" & ")}
         if parsed.whole:
             params["qp"] = ts_query(Parsed(((parsed.whole,),), None, ()))
     else:
@@ -317,14 +352,30 @@ def _ranked(parsed: Parsed, locale: str, kinds, limit: int, offset: int,
         params = {"q": match, "qt": "{title} : (" + match + ")"}
         if parsed.whole:
             params["qp"] = _fts_phrase(parsed.whole)
+    matches = _count(dialect, params.get("q_loose", params["q"]), 10 * ranking.CANDIDATES + 1)
+    capped = matches > ranking.CANDIDATES
     params.update({"kinds": list(kinds), "limit": limit, "offset": offset,
-                   "locale": locale, "today": indexing.day_number(utcnow())})
+                   "locale": locale, "today": indexing.day_number(utcnow()),
+                   "cap": ranking.CANDIDATES})
     if service_id is not None:
         params["service_id"] = service_id
-    statement = text(_ranked_sql(dialect, has_whole=parsed.whole is not None,
-                                 service=service_id is not None)).bindparams(
+    statement = text(_ranked_sql(
+        dialect, has_whole=parsed.whole is not None, service=service_id is not None,
+        capped=capped, common=matches > 10 * ranking.CANDIDATES)).bindparams(
         bindparam("kinds", expanding=True))
-    return db.session.execute(statement, params).all()
+    return db.session.execute(statement, params).all(), capped
+
+
+def _count(dialect: str, query: str, up_to: int) -> int:
+    """How many documents match (any kind, any service), counting up to ``up_to``
+    (a full count of a common word costs more than the search)."""
+    if dialect == "postgresql":
+        sql = ("SELECT count(*) FROM (SELECT 1 FROM search_documents "
+               "WHERE tsv @@ CAST(:q AS tsquery) LIMIT :n) x")
+    else:
+        sql = ("SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH :q "
+               "LIMIT :n) x")
+    return db.session.execute(text(sql), {"q": query, "n": up_to}).scalar_one()
 
 
 # --- snippets ----------------------------------------------------------------------
@@ -425,12 +476,12 @@ def _run(parsed: Parsed, query: str, locale: str, kinds, limit: int, offset: int
         return Results()
     if indexing.dialect() == "sqlite" and not indexing.fts_available():
         return _like_search(query, locale, kinds, limit, offset, service_id)
-    rows = _ranked(parsed, locale, kinds, limit, max(0, offset), service_id)
+    rows, capped = _ranked(parsed, locale, kinds, limit, max(0, offset), service_id)
     total = rows[0].total if rows else 0
     if not rows and offset:
-        total = _ranked(parsed, locale, kinds, 1, 0, service_id)
-        total = total[0].total if total else 0
-    return Results(hits=_hits(rows, parsed, locale), total=total)
+        first, _ = _ranked(parsed, locale, kinds, 1, 0, service_id)
+        total = first[0].total if first else 0
+    return Results(hits=_hits(rows, parsed, locale), total=total, estimated=capped)
 
 
 def search(query: str, locale: str, kinds=("question", "faq"), limit: int = 20,

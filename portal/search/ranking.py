@@ -16,7 +16,12 @@ scores the sum of:
 - ``recency`` × (1 − age / ``RECENCY_DAYS``), not below 0;
 - ``locale`` when the document is written in the reader's language.
 
-Ties go to the newer document. One result per question: the best of its question
+Ties go to the newer document. When more than ``CANDIDATES`` documents match, only
+the newest ``CANDIDATES`` matches and the newest ``CANDIDATES`` title matches are
+ranked (scoring every match of a common word — 「ごみ」 in 17 000 of 400 000
+documents — takes 300 ms; ranking those candidates takes a few): an old document
+that matches only in its body can then be missed, and the total is the number of
+matching documents ("about"). One result per question: the best of its question
 document and its answers' documents wins (the FAQ: the best of its languages).
 """
 
@@ -31,6 +36,7 @@ WEIGHTS = {
     "locale": 0.5,
 }
 BM25_TITLE = 4.0
+CANDIDATES = 500
 VOTES_CAP = 10
 RECENCY_DAYS = 730
 #: PostgreSQL's ts_rank r becomes r / (r + TS_RANK_HALF) (0.5 at TS_RANK_HALF)
