@@ -39,7 +39,10 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     database.init_app(app)
     recording.init_app(app)
-    migrate.init_app(app, db, directory=str(PACKAGE_ROOT / "migrations"), render_as_batch=True)
+    from portal.search.models import include_object
+
+    migrate.init_app(app, db, directory=str(PACKAGE_ROOT / "migrations"), render_as_batch=True,
+                     include_object=include_object)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     limiter.init_app(app)

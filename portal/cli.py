@@ -76,6 +76,9 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(faq_group)
     app.cli.add_command(community_group)
+    from portal.search.cli import search_group
+
+    app.cli.add_command(search_group)
 
 
 @click.command("seed")

@@ -44,6 +44,7 @@ from portal.outreach.models import (
 )
 from portal.playbooks.models import Case, CaseNote, Playbook, PlaybookVersion
 from portal.residents.models import District, Household, LifeEvent, Resident
+from portal.search.models import SearchDocument
 from portal.services.models import Department, Service, UsageEvent
 from portal.surveys.models import Answer, Invitation, Question, Response, Survey, SurveyDraft
 from portal.work.models import Task
@@ -93,6 +94,7 @@ __all__ = [
     "ScoreRun",
     "ScoreSnapshot",
     "ScoringModel",
+    "SearchDocument",
     "Service",
     "ServiceAttribute",
     "SlaPolicy",

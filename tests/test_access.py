@@ -429,6 +429,11 @@ TABLE: list[tuple[str, str, dict]] = [
     ("POST", "/admin/faq/synonyms/{synonym_id}", only(BUILDERS, 400)),  # no terms
     ("POST", "/admin/faq/synonyms/{synonym_id}/delete", only(BUILDERS, 302)),
     ("GET", "/admin/faq/synonyms/999999", only(BUILDERS, 404)),
+    # search (helper "search"): public; an empty query, no results, a too-long query
+    # (pages with results are in tests/test_search.py: they link to the question pages)
+    ("GET", "/community/search", PUBLIC),
+    ("GET", "/community/search?q=zzzqqq&kind=faq&service=library-loans", PUBLIC),
+    ("GET", "/community/search?q=" + "x" * 201, PUBLIC),
 ]
 
 
