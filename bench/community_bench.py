@@ -33,6 +33,7 @@ tests are using.
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import random
 import statistics
@@ -49,11 +50,12 @@ from sqlalchemy import func, insert, select, text
 from bench.scoring_bench import PG_DEFAULT, ensure_database, reset
 from portal.app import create_app
 from portal.auth.models import Role, User
-from portal.community.models import Post
+from portal.community.models import Post, QuestionService
 from portal.extensions import db
 from portal.search import relevance, search
 from portal.search.indexing import reindex
 from portal.services.catalogue import load_catalogue
+from portal.services.models import Service
 
 BATCH = 10_000
 EVERYTHING = ("question", "answer", "faq")
@@ -160,6 +162,11 @@ def _bulk(rows) -> None:
                            [dict(zip(COLUMNS, row, strict=True)) for row in rows])
 
 
+def _html(text_: str) -> str:
+    """What the Markdown renderer stores for plain text (a paragraph), made cheaply."""
+    return f"<p>{html.escape(text_)}</p>"
+
+
 def populate(questions: int, answers: int, seed: int) -> int:
     """Questions and answers (bulk) after the posts already there; returns the bench
     author's id."""
@@ -173,6 +180,8 @@ def populate(questions: int, answers: int, seed: int) -> int:
     for _ in range(answers):
         per_question[rng.randrange(questions)] += 1
     rows = []
+    tags: list[dict] = []  # each question about one service of the catalogue
+    service_ids = db.session.scalars(select(Service.id).order_by(Service.id)).all()
     chosen: list[dict] = []  # accepted answers, set once both rows are in
     next_id = (db.session.scalar(select(func.max(Post.id))) or 0) + 1
     for n in range(questions):
@@ -195,14 +204,15 @@ def populate(questions: int, answers: int, seed: int) -> int:
             text_ = (_ja_text(rng, topic, JA_ANSWERS, rng.randint(1, 3)) if ja
                      else _en_text(rng, topic, EN_ANSWERS, rng.randint(1, 3)))
             score = max(0, int(rng.gauss(1, 2)))
-            answer_rows.append((next_id, "answer", qid, author.id, "", text_, "",
+            answer_rows.append((next_id, "answer", qid, author.id, "", text_, _html(text_),
                                 "ja" if ja else "en", "published", "", k == 0 and
                                 rng.random() < 0.1, score, score, 0, 0, 0, 0, None, answered,
                                 answered, None))
             next_id += 1
         accepted = answer_rows[0][0] if answer_rows and rng.random() < 0.3 else None
         score = max(0, int(rng.gauss(2, 3)))
-        rows.append((qid, "question", None, author.id, title[:200], body, "",
+        tags.append({"question_id": qid, "service_id": rng.choice(service_ids)})
+        rows.append((qid, "question", None, author.id, title[:200], body, _html(body),
                      "ja" if ja else "en", "published", "", False, score, score, 0, count,
                      rng.randint(0, 500), 0, None, created, created,
                      answer_rows[0][18] if answer_rows else None))
@@ -213,6 +223,8 @@ def populate(questions: int, answers: int, seed: int) -> int:
             _bulk(rows)
             rows = []
     _bulk(rows)
+    for start in range(0, len(tags), BATCH):
+        db.session.execute(insert(QuestionService.__table__), tags[start:start + BATCH])
     db.session.execute(text("UPDATE community_posts SET accepted_answer_id = :a WHERE id = :q"),
                        chosen)
     if db.session.connection().dialect.name == "postgresql":
@@ -255,14 +267,6 @@ def run(url: str, args) -> dict:
         ensure_database(url)
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url,
                                  "INSTANCE_PATH": tempfile.mkdtemp()})
-    # the search page links to the question and FAQ pages (posting's and faq's); where
-    # they are not there yet, stubs let it render (the search itself is what is timed)
-    pages_present = "community.question" in app.view_functions
-    if not pages_present:
-        app.add_url_rule("/community/questions/<int:question_id>", "community.question",
-                         lambda question_id: "")
-    if "faq.entry" not in app.view_functions:
-        app.add_url_rule("/faq/<int:entry_id>", "faq.entry", lambda entry_id: "")
     reset(app)
     figures: dict = {}
     with app.app_context():
@@ -324,14 +328,15 @@ def run(url: str, args) -> dict:
 
     client = app.test_client()
     figures["healthz"] = summary(page_times(client, "/healthz", args.requests))
-    if pages_present and "community.index" in app.view_functions:
-        pages = {"question page": f"/community/questions/{question_id}",
-                 "list: newest": "/community/", "list: unanswered": "/community/?sort=unanswered",
-                 "list: most voted": "/community/?sort=votes"}
-        figures["pages"] = {name: summary(page_times(client, path, args.requests))
-                            for name, path in pages.items()}
-    else:
-        figures["pages"] = None
+    with app.app_context():
+        service_slug = db.session.scalar(select(Service.slug).order_by(Service.id).limit(1))
+    pages = {"question page": f"/community/questions/{question_id}",
+             "list: newest": "/community/", "list: unanswered": "/community/?sort=unanswered",
+             "list: most voted": "/community/?sort=votes",
+             "list: one service": f"/community/?service={service_slug}",
+             "list: newest, page 50": "/community/?page=50"}
+    figures["pages"] = {name: summary(page_times(client, path, args.requests))
+                        for name, path in pages.items()}
     figures["search_page"] = summary(page_times(
         client, "/community/search?q=%E8%BB%A2%E5%85%A5%E5%B1%8A&kind=faq", args.requests))
     return figures
@@ -354,12 +359,9 @@ def report(name: str, f: dict) -> None:
                                     for q, t in f["slowest"]))
     print(f"  search page (/community/search, FAQ only) median {f['search_page'][0]:.1f} ms, "
           f"p95 {f['search_page'][1]:.1f} ms")
-    if f["pages"] is None:
-        print("  pages: skipped: pages not present")
-    else:
-        for page, (med, p) in f["pages"].items():
-            print(f"  {page}: median {med:.1f} ms, p95 {p:.1f} ms "
-                  f"({'meets' if p <= 100 else 'MISSES'} the ≤ 100 ms target)")
+    for page, (med, p) in f["pages"].items():
+        print(f"  {page}: median {med:.1f} ms, p95 {p:.1f} ms "
+              f"({'meets' if p <= 100 else 'MISSES'} the ≤ 100 ms target)")
     print(f"  precision@3 of the relevance set ({len(relevance.cases())} queries, its corpus "
           f"alone): {f['precision']:.3f}")
     for query, found, wanted in f["misses"]:

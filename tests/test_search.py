@@ -260,22 +260,7 @@ def test_reindex_command_prints_rows_per_second(runner, asker):
 
 @pytest.fixture
 def page_app(app) -> Flask:
-    """An app of its own whose question and FAQ pages are stubs (in this branch the
-    endpoints belong to helpers "posting" and "faq"; after the merge the real ones
-    serve and the stubs are not added)."""
-    from portal.app import create_app
-
-    other = create_app("testing", {
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "INSTANCE_PATH": app.config["INSTANCE_PATH"],
-        "MAIL_SINK_DIR": app.config["MAIL_SINK_DIR"]})
-    other.test_client_class = app.test_client_class
-    if "community.question" not in other.view_functions:
-        other.add_url_rule("/community/questions/<int:question_id>", "community.question",
-                           lambda question_id: "")
-    if "faq.entry" not in other.view_functions:
-        other.add_url_rule("/faq/<int:entry_id>", "faq.entry", lambda entry_id: "")
-    return other
+    return app
 
 
 def test_the_page_lists_results_with_kinds_badges_snippets_and_counts(page_app, asker,

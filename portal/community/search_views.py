@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from flask_babel import get_locale
 
 from portal.community import bp
@@ -43,14 +43,7 @@ class Page:
 
 
 def ask_url() -> str:
-    # the ask page is posting's (community.ask); until it is registered, its address
-    from flask import url_for
-    from werkzeug.routing import BuildError
-
-    try:
-        return url_for("community.ask")
-    except BuildError:
-        return "/community/ask"
+    return url_for("community.ask")
 
 
 @bp.get("/search")
