@@ -316,3 +316,21 @@ def test_many_matches_rank_the_newest_candidates(asker, monkeypatch):
     assert results.total == len(results.hits) >= 2
     monkeypatch.setattr(ranking, "CANDIDATES", 500)
     assert not search("ごみの日", "ja", kinds=EVERYTHING).estimated
+
+
+def test_an_entry_in_two_languages_reindexed_leaves_no_stale_tokens(catalogue, asker):
+    """Each save rewrites both of an entry's documents; the token rows of both go too
+    (SQLite reuses the freed rowids, so a stale row would match under another
+    document's id)."""
+    entry = faq_entry(catalogue["environment"], question_ja="ごみの出し方",
+                      answer_ja="朝8時までに", question_en="Putting out rubbish",
+                      answer_en="By 8 a.m.")
+    for _ in range(3):
+        events.faq_changed(entry)
+    entry.question_ja, entry.question_en = "粗大ゴミの申し込み", "Bulky waste"
+    events.faq_changed(entry)
+    post = question(asker, title="図書館の本の延長", body="延長できますか")
+    events.post_changed(post)
+    assert found("出し方") == [] and found("rubbish", "en") == []
+    assert found("粗大") == [("faq", entry.id)]
+    assert found("延長") == [("question", post.id)]

@@ -133,10 +133,12 @@ def _remove(column: str, value: int) -> None:
     """Remove the documents whose ``column`` (post_id or faq_id) is ``value``."""
     where = getattr(SearchDocument, column) == value
     if dialect() == "sqlite" and fts_available():
-        ids = select(SearchDocument.id).where(where).scalar_subquery()
-        db.session.execute(text("DELETE FROM search_fts WHERE rowid IN (SELECT value FROM "
-                                "json_each(:ids))"),
-                           {"ids": json.dumps(list(db.session.scalars(select(ids))))})
+        # every document of it (an FAQ entry has one per language), or a stale token row
+        # would stay behind under a rowid the next document reuses
+        ids = list(db.session.scalars(select(SearchDocument.id).where(where)))
+        if ids:
+            db.session.execute(text("DELETE FROM search_fts WHERE rowid IN (SELECT value "
+                                    "FROM json_each(:ids))"), {"ids": json.dumps(ids)})
     db.session.execute(delete(SearchDocument).where(where))
 
 
