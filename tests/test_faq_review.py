@@ -133,3 +133,47 @@ def test_the_daily_job_is_registered(app):
     assert ("faq_review_tasks", "portal.faq.jobs:create_review_tasks") in [
         (task.name, task.path) for task in TASKS]
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+def _values(entry, **changes):
+    from portal.faq.operations import EntryValues, service_ids
+
+    values = EntryValues(question_ja=entry.question_ja, answer_ja=entry.answer_ja,
+                         question_en=entry.question_en, answer_en=entry.answer_en,
+                         department_id=entry.department_id,
+                         service_ids=service_ids(entry), review_on=entry.review_on)
+    for name, value in changes.items():
+        setattr(values, name, value)
+    return values
+
+
+def test_an_open_review_task_follows_its_entry_to_another_department(app, catalogue, users):
+    from portal.faq.operations import update_entry
+
+    today = local_today()
+    entry = faq_entry(catalogue["library"], review_on=today - timedelta(days=2))
+    review.create_review_tasks(today)
+    [task] = tasks()
+    task.assignee_id = users["staff"].id  # a library member took it
+    update_entry(entry, _values(entry, department_id=catalogue["health"].id),
+                 actor=users["manager"], today=today)
+    db.session.flush()
+    [task] = tasks()
+    assert task.status == TaskStatus.OPEN
+    assert (task.department_id, task.assignee_id) == (catalogue["health"].id, None)
+
+
+def test_an_edit_that_sets_a_later_review_date_completes_the_task(app, catalogue, users):
+    from portal.faq.operations import update_entry
+
+    today = local_today()
+    entry = faq_entry(catalogue["library"], review_on=today - timedelta(days=2))
+    review.create_review_tasks(today)
+    update_entry(entry, _values(entry, answer_ja="図書館カウンターでも受け付けます。"),
+                 actor=users["staff"], today=today)
+    assert tasks()[0].status == TaskStatus.OPEN  # still due: the task stays
+    update_entry(entry, _values(entry, review_on=today + timedelta(days=90)),
+                 actor=users["staff"], today=today)
+    db.session.flush()
+    [task] = tasks()
+    assert task.status == TaskStatus.DONE and task.completed_by_id == users["staff"].id

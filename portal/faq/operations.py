@@ -264,9 +264,27 @@ def update_entry(entry: FaqEntry, values: EntryValues, *, actor: User, note: str
     entry.version += 1
     if "service_ids" in changed:
         _set_services(entry, cleaned.service_ids)
+    tasks = _follow_review_tasks(entry, actor=actor, today=today)
     _save(entry, actor=actor, action="faq.update", note=note, services=cleaned.service_ids,
-          summary=f"Changed FAQ entry {entry.id}", data={"fields": changed})
+          summary=f"Changed FAQ entry {entry.id}", data={"fields": changed, "tasks": tasks})
     return entry
+
+
+def _follow_review_tasks(entry: FaqEntry, *, actor: User, today: date) -> list[int]:
+    """An open review task follows its entry: to the new owner department, and done once
+    an edit sets a review date after today (the entry is not due any more)."""
+    from portal.faq.review import SUBJECT, close_review_tasks
+    from portal.work.models import Task, TaskStatus
+
+    if entry.review_on > today:
+        return close_review_tasks(entry, actor=actor)
+    tasks = db.session.scalars(select(Task).where(
+        Task.subject_type == SUBJECT, Task.subject_id == entry.id,
+        Task.status == TaskStatus.OPEN, Task.department_id != entry.department_id)).all()
+    for task in tasks:
+        task.department_id = entry.department_id
+        task.assignee_id = None  # the old department's member no longer owns it
+    return [task.id for task in tasks]
 
 
 def mark_reviewed(entry: FaqEntry, *, actor: User, review_on: date | None = None,
