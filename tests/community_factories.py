@@ -1,10 +1,12 @@
 """Builders for community posts, topics and FAQ entries (rows written directly, the
-way the operations leave them; the operations are tested in their own modules)."""
+way the operations leave them — the search index included; the operations are tested
+in their own modules)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+from portal.community import events
 from portal.community.models import Post, PostKind, PostStatus, QuestionService, Topic
 from portal.extensions import db
 from portal.faq.models import FaqEntry, FaqEntryService
@@ -24,6 +26,7 @@ def question(author, title: str = "転入届の書き方を教えてください
                                        service_id=factories.service(slug).id))
     db.session.flush()
     db.session.refresh(post)
+    events.post_changed(post)
     return post
 
 
@@ -40,6 +43,7 @@ def answer(question_post: Post, author, body: str = "市民課の窓口です。
         question_post.answer_count += 1
         question_post.first_answer_at = question_post.first_answer_at or utcnow()
     db.session.flush()
+    events.post_changed(post)
     return post
 
 
@@ -64,4 +68,5 @@ def faq_entry(department, question_ja: str = "ごみの出し方は？",
         db.session.add(FaqEntryService(entry_id=entry.id, service_id=factories.service(slug).id))
     db.session.flush()
     db.session.refresh(entry)
+    events.faq_changed(entry)
     return entry

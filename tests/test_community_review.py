@@ -96,3 +96,39 @@ def test_marking_an_faq_entry_reviewed_says_the_next_date_in_the_readers_format(
     with force_locale("ja"):
         shown = format_date(add_months(local_today(), 12))
     assert shown in message and add_months(local_today(), 12).isoformat() not in message
+
+
+def test_a_hidden_accepted_answer_is_not_shown_as_accepted_in_the_list(app, client, catalogue,
+                                                                      make_user):
+    from portal.community.models import PostStatus
+    from tests.community_factories import answer, question
+
+    asked = question(make_user("resident"), title="Accepted but hidden")
+    accepted = answer(asked, make_user("resident"))
+    asked.accepted_answer_id = accepted.id
+    db.session.commit()
+    mark = 'class="community-accepted-mark"'
+    assert mark in client.get("/community/").get_data(as_text=True)
+    accepted.status = PostStatus.HIDDEN
+    db.session.commit()
+    assert mark not in client.get("/community/").get_data(as_text=True)
+
+
+def test_no_report_and_no_acceptance_under_a_question_that_is_not_public(app, catalogue,
+                                                                        make_user):
+    import pytest
+
+    from portal.community import moderation, posting
+    from portal.community.models import PostStatus
+    from portal.community.moderation import ModerationError
+    from portal.community.posting import CommunityError
+    from tests.community_factories import answer, question
+
+    asker = make_user("resident")
+    asked = question(asker, status=PostStatus.HIDDEN)
+    reply = answer(asked, make_user("resident"))
+    with app.test_request_context("/", method="POST", headers={"Accept-Language": "en"}):
+        with pytest.raises(ModerationError, match="not public"):
+            moderation.flag_post(reply, user=make_user("resident"), reason="spam", note="")
+        with pytest.raises(CommunityError, match="not public"):
+            posting.accept(asked, reply, asker)

@@ -243,9 +243,9 @@ def test_reindex_builds_the_same_index_from_scratch(asker, runner, catalogue):
     entry = faq_entry(catalogue["childcare"], question_ja="児童手当はいつ", answer_ja="")
     db.session.add(SynonymGroup(terms="子ども手当\n児童手当"))
     db.session.flush()
-    assert found("児童手当") == []  # not through the hooks
+    before = set(found("子ども手当"))
     assert indexing.reindex() == 3  # the question and the entry's two languages
-    assert set(found("子ども手当")) == {("question", post.id), ("faq", entry.id)}
+    assert set(found("子ども手当")) == before == {("question", post.id), ("faq", entry.id)}
     assert ("question", hidden.id) not in found("児童手当")
 
 

@@ -166,6 +166,8 @@ class Post(db.Model):
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     question: Mapped[Post | None] = relationship(remote_side=[id], foreign_keys=[question_id])
+    accepted_answer: Mapped[Post | None] = relationship(
+        remote_side=[id], foreign_keys=[accepted_answer_id], viewonly=True)
     official_department: Mapped[Department | None] = relationship()
     services: Mapped[list[Service]] = relationship(secondary="community_question_services",
                                                    order_by="Service.id", viewonly=True)
@@ -179,6 +181,13 @@ class Post(db.Model):
     @property
     def is_public(self) -> bool:
         return self.status == PostStatus.PUBLISHED
+
+    @property
+    def has_public_accepted_answer(self) -> bool:
+        """An answer is accepted and readable (a hidden accepted answer keeps its place,
+        for when a moderator restores it, but is not shown as accepted meanwhile)."""
+        return self.accepted_answer_id is not None and self.accepted_answer is not None \
+            and self.accepted_answer.is_public
 
     @property
     def thread_id(self) -> int:

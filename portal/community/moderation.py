@@ -128,7 +128,8 @@ def flag_post(post: Post, *, user: User, reason: str, note: str = "",
     reviews it."""
     if post.author_id is not None and post.author_id == user.id:
         raise ModerationError(_("You cannot report your own post."))
-    if post.status != PostStatus.PUBLISHED:
+    if post.status != PostStatus.PUBLISHED or (
+            post.question is not None and post.question.status != PostStatus.PUBLISHED):
         raise ModerationError(_("This post is not public: there is nothing to report."))
     if reason not in {r.value for r in FlagReason}:
         raise ModerationError(_("Choose why you are reporting this post."))

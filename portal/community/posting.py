@@ -351,6 +351,9 @@ def accept(question: Post, answer_post: Post, user: User) -> None:
         raise CommunityError(_("Only the person who asked can accept an answer."))
     if question.status == PostStatus.DELETED:
         raise CommunityError(_("This post has been deleted."))
+    if question.status != PostStatus.PUBLISHED:
+        raise CommunityError(_("Your question is not public at the moment: answers can be "
+                               "accepted once it is."))
     if answer_post.question_id != question.id or answer_post.status != PostStatus.PUBLISHED:
         raise CommunityError(_("This answer cannot be accepted."))
     if question.accepted_answer_id == answer_post.id:

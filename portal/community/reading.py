@@ -36,7 +36,7 @@ def question_list(sort: str = "newest", service: Service | None = None,
     query = (select(Post).where(Post.kind == PostKind.QUESTION,
                                 Post.status == PostStatus.PUBLISHED)
              .options(selectinload(Post.services), selectinload(Post.topics),
-                      selectinload(Post.author)))
+                      selectinload(Post.author), selectinload(Post.accepted_answer)))
     if service is not None:
         query = query.where(Post.id.in_(select(QuestionService.question_id)
                                         .where(QuestionService.service_id == service.id)))
