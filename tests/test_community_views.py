@@ -291,3 +291,15 @@ def test_the_service_page_shows_residents_questions_and_asks_with_the_service(
     form = resident_client.get("/community/ask?service=library-loans").get_data(as_text=True)
     ticked = re.findall(r'<input checked[^>]*name="services"[^>]*value="([^"]+)"', form)
     assert ticked == ["library-loans"]
+
+
+def test_the_list_offers_search_and_asks_visitors_to_sign_in(app, client, resident_client,
+                                                             catalogue):
+    text = client.get("/community/?service=library-loans",
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'action="/community/search"' in text
+    assert '<input type="hidden" name="service" value="library-loans">' in text
+    assert "Sign in to ask a question" in text and "/account/login?next=/community/ask" in text
+    own = resident_client.get("/community/", headers={"Accept-Language": "en"}) \
+        .get_data(as_text=True)
+    assert "Sign in to ask a question" not in own and 'href="/community/ask"' in own

@@ -109,6 +109,8 @@ class Post(db.Model):
         # lists: newest, unanswered, most voted (public questions only)
         Index("ix_community_posts_list", "kind", "status", "created_at"),
         Index("ix_community_posts_votes", "kind", "status", "score"),
+        # "unanswered": the questions without a public answer, newest first, and their count
+        Index("ix_community_posts_unanswered", "kind", "status", "answer_count", "created_at"),
         Index("ix_community_posts_question", "question_id", "status"),
         Index("ix_community_posts_author", "author_id", "created_at"),
         # a concurrent double submit (the same form sent twice) stores one post
