@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.mail.models import OutboundMessage
 from portal.mail.outbox import send_due_messages
 from portal.residents.models import Resident
-from portal.timeutil import utcnow
+from portal.timeutil import local_day_start, local_today
 from tests.community_factories import answer, question
 
 
@@ -78,16 +78,19 @@ def test_one_digest_in_the_followers_language(thread, make_user, outbox_dir):
 
 
 def test_at_most_one_digest_a_day(thread, make_user, outbox_dir):
+    """One a local calendar day: a digest at 00:30 keeps the 23:30 run waiting; the next
+    day's run at 00:10 sends, though less than 24 hours have passed."""
     publish(thread["question"], make_user("resident"))
-    now = utcnow()
-    assert digest.send_digests(now) == 2
+    morning = local_day_start(local_today()) + timedelta(minutes=30)
+    assert digest.send_digests(morning) == 2
     publish(thread["question"], make_user("resident"), "別の回答です。")
-    assert digest.send_digests(now + timedelta(hours=3)) == 0  # waits, kept
+    assert digest.send_digests(morning + timedelta(hours=23)) == 0  # the same day: waits
     assert sum(n.digested_at is None for n in notes()) == 2
-    assert digest.send_digests(now + timedelta(days=1)) == 2
+    next_day = morning + timedelta(hours=23, minutes=40)
+    assert digest.send_digests(next_day) == 2
     assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 4
     member = db.session.get(Member, thread["asker"].id)
-    assert member.last_digest_at == now + timedelta(days=1)
+    assert member.last_digest_at == next_day
 
 
 def test_do_not_contact_inactive_and_no_address_get_none(thread, make_user, outbox_dir):

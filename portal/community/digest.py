@@ -12,9 +12,9 @@ they are not sent later either):
 - answers that are no longer public by the time of the digest (hidden, deleted,
   or their question no longer public) are left out; if nothing is left, no e-mail.
 
-At most one digest per person per day: someone whose last digest
-(``Member.last_digest_at``) is less than ``DIGEST_INTERVAL`` old waits for the next
-run, their notifications kept. The e-mail is written in the follower's language
+At most one digest per person per day (the portal's local calendar day): someone
+whose last digest (``Member.last_digest_at``) went out earlier the same day waits for
+the next day's run, their notifications kept. The e-mail is written in the follower's language
 (account setting, then the register record's preferred language, then the
 portal's default) and goes through the outbox.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import nh3
 from flask import current_app
@@ -44,11 +44,10 @@ from portal.mail.outbox import dispatch, queue_email
 from portal.residents.models import Resident
 from portal.security import absolute_url
 from portal.services.models import Department
-from portal.timeutil import utcnow
+from portal.timeutil import local_day_start, local_zone, utcnow
 
 #: the least time between two digests to one person; an hour's leeway under a day, so
 #: a daily run that starts a few minutes earlier than yesterday's does not skip a day
-DIGEST_INTERVAL = timedelta(hours=23)
 BATCH = 500  # followers per transaction
 EXCERPT_CHARS = 160
 PURPOSE = "community_digest"
@@ -74,8 +73,9 @@ def notify_followers(answer: Post) -> int:
 
 def _due_followers(now: datetime, after: int, limit: int) -> list[int]:
     """Followers with undigested notifications whose last digest is old enough."""
+    today_began = local_day_start(now.astimezone(local_zone()).date())
     recent = select(Member.user_id).where(Member.user_id == Notification.user_id,
-                                          Member.last_digest_at > now - DIGEST_INTERVAL)
+                                          Member.last_digest_at >= today_began)
     return list(db.session.scalars(
         select(Notification.user_id).where(Notification.digested_at.is_(None),
                                            Notification.user_id > after, ~exists(recent))
