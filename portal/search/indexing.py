@@ -22,7 +22,7 @@ from portal.community import events
 from portal.community.models import Post, PostStatus
 from portal.extensions import db
 from portal.faq.models import EntryStatus, FaqEntry
-from portal.search.models import FTS_TABLE, GIN_INDEX, SearchDocument
+from portal.search.models import FTS_TABLE, GIN_INDEX, TITLE_GIN_INDEX, SearchDocument
 from portal.search.tokenize import document_tokens
 
 log = logging.getLogger(__name__)
@@ -105,11 +105,12 @@ def _write(documents: Iterable[dict], *, with_ids: bool = False) -> int:
     columns = ("kind", "post_id", "question_id", "faq_id", "lang", "day")
     if name == "postgresql":
         values = [{**{c: row[c] for c in columns},
-                   "tsv": tsvector_literal(row["title"], row["body"])} for row in rows]
+                   "tsv": tsvector_literal(row["title"], row["body"]),
+                   "title_tsv": tsvector_literal("", row["title"])} for row in rows]
         db.session.execute(text(
-            "INSERT INTO search_documents (kind, post_id, question_id, faq_id, lang, day, tsv) "
-            "VALUES (:kind, :post_id, :question_id, :faq_id, :lang, :day, "
-            "CAST(:tsv AS tsvector))"), values)
+            "INSERT INTO search_documents (kind, post_id, question_id, faq_id, lang, day, tsv, "
+            "title_tsv) VALUES (:kind, :post_id, :question_id, :faq_id, :lang, :day, "
+            "CAST(:tsv AS tsvector), CAST(:title_tsv AS tsvector))"), values)
         return len(rows)
     if with_ids:
         ids = [row["id"] for row in rows]
@@ -190,6 +191,7 @@ def reindex() -> int:
     db.session.execute(delete(SearchDocument))
     if name == "postgresql":
         db.session.execute(text(f"DROP INDEX IF EXISTS {GIN_INDEX}"))
+        db.session.execute(text(f"DROP INDEX IF EXISTS {TITLE_GIN_INDEX}"))
     count = 0
     for batch in _post_batches():
         for row in batch:
@@ -207,6 +209,8 @@ def reindex() -> int:
     if name == "postgresql":
         db.session.execute(text(
             f"CREATE INDEX {GIN_INDEX} ON search_documents USING gin (tsv)"))
+        db.session.execute(text(
+            f"CREATE INDEX {TITLE_GIN_INDEX} ON search_documents USING gin (title_tsv)"))
         db.session.execute(text("ANALYZE search_documents"))
     elif name == "sqlite" and fts_available():
         db.session.execute(text(

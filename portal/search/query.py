@@ -272,8 +272,11 @@ def _candidates(dialect: str, capped: bool, common: bool = False) -> str:
         if capped:
             order = " ORDER BY d.id DESC LIMIT :cap" if common else \
                 " ORDER BY d.id + 0 DESC LIMIT :cap"
+            # the title matches from the titles' own (small) index
+            titled = ("SELECT d.id AS doc_id FROM search_documents d "
+                      "WHERE d.title_tsv @@ CAST(:qt AS tsquery)")
             return (f"SELECT DISTINCT doc_id FROM ({one.format(q=':q_loose')}{order}) c1 "  # noqa: S608
-                    f"UNION SELECT doc_id FROM ({one.format(q=':qt')}{order}) c2")
+                    f"UNION SELECT doc_id FROM ({titled}{order}) c2")
         return one.format(q=":q")
     else:
         one = (f"SELECT rowid AS doc_id, -bm25(search_fts, {ranking.BM25_TITLE}, 1.0) AS tr "  # noqa: S608
@@ -293,7 +296,7 @@ def _ranked_sql(dialect: str, *, has_whole: bool, service: bool, capped: bool,
     if dialect == "postgresql":
         text_score = ("(ts_rank(d.tsv, CAST(:q AS tsquery)) / (ts_rank(d.tsv, CAST(:q AS "
                       f"tsquery)) + {ranking.TS_RANK_HALF}))")
-        title = "(CASE WHEN d.tsv @@ CAST(:qt AS tsquery) THEN 1 ELSE 0 END)"
+        title = "(CASE WHEN d.title_tsv @@ CAST(:qt AS tsquery) THEN 1 ELSE 0 END)"
         phrase = "(CASE WHEN d.tsv @@ CAST(:qp AS tsquery) THEN 1 ELSE 0 END)"
     else:
         text_score = "(m.tr / (m.tr + 1.0))"
@@ -343,7 +346,7 @@ def _ranked(parsed: Parsed, locale: str, kinds, limit: int, offset: int,
 
     dialect = indexing.dialect()
     if dialect == "postgresql":
-        params = {"q": ts_query(parsed), "qt": ts_query(parsed, "A"),
+        params = {"q": ts_query(parsed), "qt": ts_query(parsed),  # qt: on title_tsv
                   "q_loose": ts_query(parsed, joiner=" & ")}
         if parsed.whole:
             params["qp"] = ts_query(Parsed(((parsed.whole,),), None, ()))

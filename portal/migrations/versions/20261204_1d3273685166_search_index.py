@@ -38,6 +38,7 @@ def upgrade():
     sa.Column('lang', sa.String(length=10), nullable=False),
     sa.Column('day', sa.Integer(), nullable=False),
     sa.Column('tsv', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
+    sa.Column('title_tsv', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
     sa.ForeignKeyConstraint(['faq_id'], ['faq_entries.id'], name=op.f('fk_search_documents_faq_id_faq_entries'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['post_id'], ['community_posts.id'], name=op.f('fk_search_documents_post_id_community_posts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_documents')),
@@ -50,6 +51,8 @@ def upgrade():
     dialect = op.get_bind().dialect.name
     if dialect == 'postgresql':
         op.execute('CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)')
+        op.execute('CREATE INDEX ix_search_documents_title_tsv ON search_documents '
+                   'USING gin (title_tsv)')
     elif dialect == 'sqlite':
         try:
             op.execute("CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize='ascii')")
@@ -61,6 +64,7 @@ def downgrade():
     dialect = op.get_bind().dialect.name
     if dialect == 'postgresql':
         op.execute('DROP INDEX IF EXISTS ix_search_documents_tsv')
+        op.execute('DROP INDEX IF EXISTS ix_search_documents_title_tsv')
     elif dialect == 'sqlite':
         op.execute('DROP TABLE IF EXISTS search_fts')
     with op.batch_alter_table('search_documents', schema=None) as batch_op:
