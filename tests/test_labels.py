@@ -35,6 +35,11 @@ DYNAMIC_ACTIONS = {
     ("auth/views.py", "set_password"): {f"auth.{p.replace('-', '_')}"
                                         for p in (RESET, INVITATION)},
     ("auth/accounts.py", "record"): set(),  # set_password passes its caller's action on
+    # a moderator's decision on a post (``_audit``), an FAQ entry's save (``_save``)
+    ("community/moderation.py", "record"): {"community.approve", "community.restore",
+                                            "community.hide", "community.delete"},
+    ("faq/operations.py", "record"): {"faq.create", "faq.promote", "faq.update",
+                                      "faq.review", "faq.archive", "faq.restore"},
 }
 
 
