@@ -133,6 +133,21 @@ def activate(playbooks: list[Playbook], now: datetime) -> None:
     db.session.flush()
 
 
+def _give_each_demo_worker_open_work(tasks: list[dict[str, Any]], staff: dict) -> None:
+    """Each demo staff member signs in to something in My work: when chance left them no
+    open task of their own, their department's newest open task for anyone is theirs.
+    (Which cases are held out follows the database's ids, so chance differs between
+    databases.)"""
+    for department_id, worker in staff.items():
+        own = [t for t in tasks if t["department_id"] == department_id
+               and t["status"] == TaskStatus.OPEN]
+        if not own or any(t["assignee_id"] == worker.id for t in own):
+            continue
+        unclaimed = [t for t in own if t["assignee_id"] is None and t["assignee_role"] is None]
+        if unclaimed:
+            max(unclaimed, key=lambda t: t["created_at"])["assignee_id"] = worker.id
+
+
 def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
     """Activate the starter playbooks and fill their history. Returns the counts."""
     rng = random.Random(seed * 104729 + 11)
@@ -412,6 +427,7 @@ def fill_demo(*, seed: int, months: int = 12) -> dict[str, int]:
         message["survey_invitation_id"] = message["outbox_id"] = None
     for chunk in _chunks(messages):
         db.session.execute(insert(OutreachMessage), list(chunk))
+    _give_each_demo_worker_open_work(tasks, staff)
     for task, index in zip(tasks, task_case, strict=True):
         task["case_id"] = case_ids[index]
         task["subject_type"] = task["subject_id"] = task["snoozed_until"] = None
