@@ -276,21 +276,29 @@ def edit(post_id: int):
                            **TEMPLATE_CONTEXT), status
 
 
+def _act(action, done: str) -> bool:
+    """A one-button action: the CSRF check, the operation, and its message (the
+    refusal's, or ``done``); True when it was done."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        action()
+    except CommunityError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return False
+    db.session.commit()
+    flash(done, "success")
+    return True
+
+
 @bp.post("/posts/<int:post_id>/delete")
 @permission_required(can_post_in_community)
 def delete(post_id: int):
     post = _post_or_404(post_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        posting.delete(post, current_user)
-    except CommunityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _to_post(post)
-    db.session.commit()
-    flash(_("Your post has been deleted."), "success")
-    if post.is_question:
+    deleted = _act(lambda: posting.delete(post, current_user),
+                   _("Your post has been deleted."))
+    if deleted and post.is_question:
         return redirect(url_for("community.index"))
     return _to_post(post)
 
@@ -314,36 +322,24 @@ VOTES = {"up": 1, "down": -1, "withdraw": 0}
 @permission_required(can_post_in_community)
 def vote(post_id: int, direction: str):
     post = _post_or_404(post_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        posting.vote(post, current_user, VOTES[direction])
-    except CommunityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _to_post(post)
-    db.session.commit()
-    flash({1: _("Your vote up has been counted."), -1: _("Your vote down has been counted."),
-           0: _("Your vote has been withdrawn.")}[VOTES[direction]], "success")
+    value = VOTES[direction]
+    _act(lambda: posting.vote(post, current_user, value),
+         {1: _("Your vote up has been counted."), -1: _("Your vote down has been counted."),
+          0: _("Your vote has been withdrawn.")}[value])
     return _to_post(post)
+
+
+def _accept(post: Post) -> None:
+    if post.is_question:
+        raise CommunityError(_("This answer cannot be accepted."))
+    posting.accept(post.question, post, current_user)
 
 
 @bp.post("/posts/<int:post_id>/accept")
 @permission_required(can_post_in_community)
 def accept(post_id: int):
     post = _post_or_404(post_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        if post.is_question:
-            raise CommunityError(_("This answer cannot be accepted."))
-        posting.accept(post.question, post, current_user)
-    except CommunityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _to_post(post)
-    db.session.commit()
-    flash(_("You accepted this answer."), "success")
+    _act(lambda: _accept(post), _("You accepted this answer."))
     return _to_post(post)
 
 
@@ -351,16 +347,8 @@ def accept(post_id: int):
 @permission_required(can_post_in_community)
 def unaccept(question_id: int):
     question = _question_or_404(question_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        posting.unaccept(question, current_user)
-    except CommunityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("No answer is accepted now."), "success")
+    _act(lambda: posting.unaccept(question, current_user),
+         _("No answer is accepted now."))
     return _to_post(question)
 
 
@@ -368,17 +356,8 @@ def unaccept(question_id: int):
 @permission_required(can_post_in_community)
 def follow(question_id: int):
     question = _question_or_404(question_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        posting.follow(question, current_user)
-    except CommunityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("You follow this question: new answers come in your daily e-mail digest."),
-              "success")
+    _act(lambda: posting.follow(question, current_user),
+         _("You follow this question: new answers come in your daily e-mail digest."))
     return _to_post(question)
 
 
@@ -386,16 +365,8 @@ def follow(question_id: int):
 @permission_required(can_post_in_community)
 def unfollow(question_id: int):
     question = _question_or_404(question_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        posting.unfollow(question, current_user)
-    except CommunityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("You no longer follow this question."), "success")
+    _act(lambda: posting.unfollow(question, current_user),
+         _("You no longer follow this question."))
     return _to_post(question)
 
 
