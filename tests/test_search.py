@@ -334,3 +334,19 @@ def test_an_entry_in_two_languages_reindexed_leaves_no_stale_tokens(catalogue, a
     assert found("出し方") == [] and found("rubbish", "en") == []
     assert found("粗大") == [("faq", entry.id)]
     assert found("延長") == [("question", post.id)]
+
+
+def test_the_page_pages_through_results(page_app, asker, monkeypatch):
+    from portal.community import search_views
+
+    monkeypatch.setattr(search_views, "PER_PAGE", 2)
+    for n in range(5):
+        question(asker, title=f"図書館の本の延長 {n}", body="")
+    client = page_app.test_client()
+    english = {"Accept-Language": "en"}
+    first = client.get("/community/search?q=延長", headers=english).get_data(as_text=True)
+    assert "5 results for “延長”" in first and "showing 1–2" in first
+    assert "page=2" in first
+    last = client.get("/community/search?q=延長&page=3", headers=english).get_data(as_text=True)
+    assert "showing 5–5" in last and 'class="search-result"' in last
+    assert last.count('class="search-result"') == 1

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import render_template, request, url_for
 from flask_babel import get_locale
 
 from portal.community import bp
 from portal.community.search_forms import KIND_CHOICES, SearchForm
+from portal.pagination import RowPage
 from portal.search import search as run_search
 from portal.search.labels import RESULT_KINDS
 from portal.search.query import MAX_QUERY_CHARS
@@ -16,30 +15,6 @@ from portal.search.query import MAX_QUERY_CHARS
 PER_PAGE = 20
 #: the last page one may ask for (deep pages cost the most and nobody reads them)
 MAX_PAGE = 50
-
-
-@dataclass(frozen=True)
-class Page:
-    """What ``macros/form.html``'s ``pagination`` reads."""
-
-    page: int
-    pages: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def ask_url() -> str:
@@ -62,7 +37,8 @@ def search():
                              kinds=KIND_CHOICES.get(form.kind.data or "", KIND_CHOICES[""]),
                              limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
                              service_id=service.id if service else None)
-    pages = Page(page, min(MAX_PAGE, -(-results.total // PER_PAGE))) if results else None
+    pages = RowPage(items=results.hits, page=page, per_page=PER_PAGE,
+                    total=min(results.total, MAX_PAGE * PER_PAGE)) if results else None
     return render_template("community/search.html", form=form, query=query, results=results,
                            problem=problem, pagination=pages, kinds=RESULT_KINDS,
                            ask_url=ask_url(), first=(page - 1) * PER_PAGE + 1,
