@@ -27,23 +27,9 @@ THREADS = 4
 
 @pytest.fixture
 def own_app(tmp_path):
-    from flask_migrate import upgrade
+    from tests.test_concurrency import own_live_app
 
-    from portal.app import create_app
-    from tests.test_concurrency import _own_database_url
-
-    urls = _own_database_url(tmp_path)
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": next(urls),
-                                 "INSTANCE_PATH": str(tmp_path),
-                                 "COMMUNITY_FIRST_POST_REVIEW": False})
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    for _ in urls:  # drops the database
-        pass
+    yield from own_live_app(tmp_path, COMMUNITY_FIRST_POST_REVIEW=False)
 
 
 def test_the_same_submission_at_once_stores_one_question(own_app):

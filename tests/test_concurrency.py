@@ -54,6 +54,22 @@ class LivePortal:
     port: int
 
 
+def own_live_app(tmp_path, **overrides) -> Iterator[Flask]:
+    """An app on a database of its own (``_own_database_url``), migrated; the database
+    is dropped afterwards (for a fixture: ``yield from own_live_app(tmp_path)``)."""
+    urls = _own_database_url(tmp_path)
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": next(urls),
+                                 "INSTANCE_PATH": str(tmp_path), **overrides})
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    for _ in urls:  # drops the database
+        pass
+
+
 def _own_database_url(tmp_path) -> Iterator[str]:
     """A SQLite file, or a fresh PostgreSQL database beside the suite's, dropped after."""
     base = os.environ.get("PORTAL_TEST_DATABASE_URL")

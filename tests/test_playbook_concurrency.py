@@ -30,22 +30,9 @@ WORKERS = 2
 
 @pytest.fixture
 def own_app(tmp_path):
-    from flask_migrate import upgrade
+    from tests.test_concurrency import own_live_app
 
-    from portal.app import create_app
-    from tests.test_concurrency import _own_database_url
-
-    urls = _own_database_url(tmp_path)
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": next(urls),
-                                 "INSTANCE_PATH": str(tmp_path)})
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    for _ in urls:  # drops the database
-        pass
+    yield from own_live_app(tmp_path)
 
 
 def test_two_workers_open_each_case_once(own_app):
